@@ -1,0 +1,42 @@
+# Ventas Digitales. Two commands for a newcomer: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test lint types unit functional bench install clean
+
+# The virtualenv is (re)built from pyproject.toml whenever it changes.
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## make run: a simulated working day on the embedded local stack (ARGS="--leads 80 --seed 7")
+run: $(STAMP)
+	$(PY) -m devstack.simulate $(ARGS)
+
+## make test: lint, types and the whole suite
+test: lint types unit functional
+
+lint: $(STAMP)
+	$(PY) -m ruff check src functions tests bench
+	$(PY) -m ruff format --check src functions tests bench
+
+types: $(STAMP)
+	$(PY) -m mypy
+
+unit: $(STAMP)
+	$(PY) -m pytest tests/unit -q
+
+functional: $(STAMP)
+	$(PY) -m pytest tests/functional -q -p no:logging -n 2
+
+bench: $(STAMP)
+	$(PY) -m bench.run_all
+
+clean:
+	rm -rf $(VENV) build .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,281 @@
+"""In-memory `RequestRepository` and `TaskRepository`, for the services' unit tests.
+
+They keep the DynamoDB adapters' contract (`ventas.adapters.dynamo`): same conditional writes
+and errors, same ordering, same paging tokens. The rules both adapters share (sortable
+timestamps, index keys, La Paz day, paging tokens, task conflicts) are defined here, in a module
+that does not import boto3, and the DynamoDB adapters import them.
+
+Models are kept as JSON text, so a caller mutating what it got never changes what is stored.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import itertools
+import json
+import threading
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Any, TypeVar, cast
+
+from ventas.domain.errors import AlreadyExists, ConcurrentUpdate, RequestNotFound, TaskConflict, TaskNotFound
+from ventas.domain.models import HistoryEntry, OrderState, SaleRequest
+from ventas.domain.tasks import HumanTask, TaskStatus
+
+# Bolivia has kept UTC-4 without daylight saving since 1932; a fixed offset needs no tzdata.
+LA_PAZ = timezone(timedelta(hours=-4), "America/La_Paz")
+
+REQUEST_PAGE_KEY = ("pk", "sk", "gsi1pk", "gsi1sk")  # LastEvaluatedKey of GSI by_status
+INBOX_PAGE_KEY = ("task_id", "status", "inbox_sk")  # LastEvaluatedKey of GSI inbox
+OPEN_TASK_STATES = (TaskStatus.OPEN, TaskStatus.CLAIMED)
+_sequence = itertools.count()  # next() on a count is atomic under the GIL
+
+T = TypeVar("T")
+
+
+# --- rules shared with the DynamoDB adapters ----------------------------------------------
+
+
+def iso(moment: datetime) -> str:
+    """Fixed-width UTC text of an aware datetime: sorts as text like the instant it names."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime: the repositories store timezone-aware UTC only")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def la_paz_day(moment: datetime) -> str:
+    iso(moment)  # same naive-datetime check
+    return moment.astimezone(LA_PAZ).date().isoformat()
+
+
+def request_index(request: SaleRequest) -> dict[str, str]:
+    """The GSI attributes of a request item."""
+    created = f"{iso(request.created_at)}#{request.request_id}"
+    index = {
+        "gsi1pk": f"STATUS#{request.status.value}",
+        "gsi1sk": created,
+        "gsi2pk": f"DAY#{la_paz_day(request.created_at)}",
+        "gsi2sk": created,
+    }
+    if request.order_id:
+        index["gsi3pk"] = f"ORDER#{request.order_id}"
+    return index
+
+
+def request_keys(request: SaleRequest) -> dict[str, str]:
+    return {"pk": f"REQ#{request.request_id}", "sk": "META", **request_index(request)}
+
+
+def history_sk(at: datetime) -> str:
+    """Sorts by `at`, then by append order within a process; unique across processes."""
+    return f"HIST#{iso(at)}#{next(_sequence):012d}-{uuid.uuid4().hex[:8]}"
+
+
+def task_document(task: HumanTask) -> dict[str, Any]:
+    """A task item in JSON form: `created_at` sortable, plus the inbox sort key."""
+    document = task.model_dump(mode="json")
+    document["created_at"] = iso(task.created_at)
+    document["inbox_sk"] = f"{iso(task.due_at)}#{task.task_id}"
+    return document
+
+
+def check_day(day: str) -> str:
+    try:
+        return date.fromisoformat(day).isoformat()
+    except ValueError:
+        raise ValueError(f"día no válido: {day!r} (formato AAAA-MM-DD)") from None
+
+
+def check_limit(limit: int) -> None:
+    if limit < 1:
+        raise ValueError("limit must be at least 1")
+
+
+def encode_page(key: Mapping[str, str]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(dict(key), sort_keys=True).encode()).decode()
+
+
+def decode_page(token: str, fields: Sequence[str], partition: tuple[str, str]) -> dict[str, str]:
+    """The key a token names; ValueError (bad request) when not issued for this query."""
+    try:
+        key = json.loads(base64.urlsafe_b64decode(token.encode()))
+    except (binascii.Error, UnicodeError, ValueError):
+        key = None
+    name, value = partition
+    if (
+        not isinstance(key, dict)
+        or sorted(key) != sorted(fields)
+        or not all(isinstance(v, str) for v in key.values())
+        or key[name] != value
+    ):
+        raise ValueError("token de paginación no válido")
+    return cast(dict[str, str], key)
+
+
+def task_conflict(stored: HumanTask, task: HumanTask, claimant: str | None) -> TaskConflict:
+    """Why a conditional task write failed, told to the agent who tried it."""
+    if stored.status == TaskStatus.COMPLETED:
+        return TaskConflict("La tarea ya fue completada.", "already_completed")
+    if stored.status == TaskStatus.EXPIRED:
+        return TaskConflict("La tarea venció: el proceso ya no espera esta respuesta.", "expired")
+    if stored.status == TaskStatus.CLAIMED and stored.assignee != (claimant or task.assignee):
+        return TaskConflict("La tarea está asignada a otro agente.", "claimed_by_other")
+    return TaskConflict("La tarea cambió mientras la atendía. Actualice la bandeja e intente de nuevo.", "conflict")
+
+
+def _page(rows: list[tuple[str, T]], limit: int, key: Callable[[T], Mapping[str, str]]) -> tuple[list[T], str | None]:
+    """Rows already sorted and past the start key: a token only when more rows follow."""
+    check_limit(limit)
+    page = [value for _, value in rows[:limit]]
+    return page, encode_page(key(page[-1])) if len(rows) > limit else None
+
+
+# --- adapters ------------------------------------------------------------------------------
+
+
+class InMemoryRequestRepository:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._requests: dict[str, str] = {}
+        self._history: dict[str, list[tuple[str, str]]] = {}
+        self._keys: dict[str, str] = {}
+        self._tokens: dict[tuple[str, str], str] = {}
+
+    def add(self, request: SaleRequest) -> None:
+        request_index(request)  # refuses naive datetimes, as the DynamoDB adapter does
+        with self._lock:
+            if request.request_id in self._requests:
+                raise AlreadyExists(f"request {request.request_id} already exists")
+            self._requests[request.request_id] = request.model_dump_json()
+
+    def get(self, request_id: str) -> SaleRequest:
+        with self._lock:
+            text = self._requests.get(request_id)
+        if text is None:
+            raise RequestNotFound(request_id)
+        return SaleRequest.model_validate_json(text)
+
+    def save(self, request: SaleRequest) -> None:
+        """Conditional on the version read; bumps `request.version` on success."""
+        request_index(request)
+        with self._lock:
+            stored = self._requests.get(request.request_id)
+            if stored is None or SaleRequest.model_validate_json(stored).version != request.version:
+                raise ConcurrentUpdate(request.request_id)
+            request.version += 1
+            self._requests[request.request_id] = request.model_dump_json()
+
+    def append_history(self, request_id: str, entry: HistoryEntry) -> None:
+        row = (history_sk(entry.at), entry.model_dump_json())
+        with self._lock:
+            self._history.setdefault(request_id, []).append(row)
+
+    def history(self, request_id: str) -> list[HistoryEntry]:
+        with self._lock:
+            rows = sorted(self._history.get(request_id, []))
+        return [HistoryEntry.model_validate_json(text) for _, text in rows]
+
+    def claim_key(self, key: str, request_id: str) -> str:
+        with self._lock:
+            return self._keys.setdefault(key, request_id)
+
+    def release_key(self, key: str, request_id: str) -> None:
+        with self._lock:
+            if self._keys.get(key) == request_id:
+                del self._keys[key]
+
+    def lookup_key(self, key: str) -> str | None:
+        with self._lock:
+            return self._keys.get(key)
+
+    def set_token(self, request_id: str, name: str, token: str | None) -> None:
+        with self._lock:
+            if token is None:
+                self._tokens.pop((request_id, name), None)
+            else:
+                self._tokens[(request_id, name)] = token
+
+    def get_token(self, request_id: str, name: str) -> str | None:
+        with self._lock:
+            return self._tokens.get((request_id, name))
+
+    def by_status(
+        self, status: OrderState, limit: int = 50, start: str | None = None
+    ) -> tuple[list[SaleRequest], str | None]:
+        partition = ("gsi1pk", f"STATUS#{OrderState(status).value}")
+        after = None if start is None else decode_page(start, REQUEST_PAGE_KEY, partition)
+        rows = [
+            (keys["gsi1sk"], request)
+            for request in self._all()
+            if (keys := request_keys(request))["gsi1pk"] == partition[1]
+        ]
+        rows.sort(key=lambda row: row[0], reverse=True)  # newest first
+        if after is not None:
+            rows = [row for row in rows if row[0] < after["gsi1sk"]]
+        return _page(rows, limit, lambda r: {f: request_keys(r)[f] for f in REQUEST_PAGE_KEY})
+
+    def by_day(self, day: str) -> list[SaleRequest]:
+        partition = f"DAY#{check_day(day)}"
+        rows = [(index["gsi2sk"], r) for r in self._all() if (index := request_index(r))["gsi2pk"] == partition]
+        return [request for _, request in sorted(rows, key=lambda row: row[0])]
+
+    def by_order(self, order_id: str) -> SaleRequest | None:
+        return next((r for r in self._all() if r.order_id == order_id), None)
+
+    def _all(self) -> list[SaleRequest]:
+        with self._lock:
+            texts = list(self._requests.values())
+        return [SaleRequest.model_validate_json(text) for text in texts]
+
+
+class InMemoryTaskRepository:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._tasks: dict[str, str] = {}
+
+    def add(self, task: HumanTask) -> None:
+        task_document(task)  # refuses naive datetimes, as the DynamoDB adapter does
+        with self._lock:
+            if task.task_id in self._tasks:
+                raise AlreadyExists(f"task {task.task_id} already exists")
+            self._tasks[task.task_id] = task.model_dump_json()
+
+    def get(self, task_id: str) -> HumanTask:
+        with self._lock:
+            text = self._tasks.get(task_id)
+        if text is None:
+            raise TaskNotFound(task_id)
+        return HumanTask.model_validate_json(text)
+
+    def transition(self, task: HumanTask, expected: TaskStatus, expected_assignee: str | None = None) -> None:
+        task_document(task)
+        with self._lock:
+            text = self._tasks.get(task.task_id)
+            if text is None:
+                raise TaskNotFound(task.task_id)
+            stored = HumanTask.model_validate_json(text)
+            if stored.status != expected or (expected_assignee is not None and stored.assignee != expected_assignee):
+                raise task_conflict(stored, task, expected_assignee)
+            self._tasks[task.task_id] = task.model_dump_json()
+
+    def inbox(
+        self, status: TaskStatus, limit: int = 50, start: str | None = None
+    ) -> tuple[list[HumanTask], str | None]:
+        partition = ("status", TaskStatus(status).value)
+        after = None if start is None else decode_page(start, INBOX_PAGE_KEY, partition)
+        rows = [(task_document(t)["inbox_sk"], t) for t in self._all() if t.status == partition[1]]
+        rows.sort(key=lambda row: row[0])  # due first
+        if after is not None:
+            rows = [row for row in rows if row[0] > after["inbox_sk"]]
+        return _page(rows, limit, lambda t: {f: task_document(t)[f] for f in INBOX_PAGE_KEY})
+
+    def open_for(self, request_id: str) -> list[HumanTask]:
+        tasks = [t for t in self._all() if t.request_id == request_id and t.status in OPEN_TASK_STATES]
+        return sorted(tasks, key=lambda t: iso(t.created_at))
+
+    def _all(self) -> list[HumanTask]:
+        with self._lock:
+            texts = list(self._tasks.values())
+        return [HumanTask.model_validate_json(text) for text in texts]

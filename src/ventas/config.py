@@ -1,0 +1,96 @@
+"""Configuration, read from the environment once per container.
+
+Every waiting period of the procedure is here, in business units (hours), and `time_scale`
+compresses them for local runs: with `time_scale=3600` one business hour lasts one second.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import time
+from typing import Literal
+
+EfficiencyPolicy = Literal["registered", "installed", "qc_done"]
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name, default)
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Waits of the procedure, in business hours (scaled to seconds by `Settings.seconds`)."""
+
+    agent_task_hours: float = 8.0  # call-back, identification, location: one shift
+    documents_hours: float = 48.0  # step 9: first wait for the requirements
+    documents_reminder_hours: float = 24.0  # step 9: second wait after the reminder
+    installation_hours: float = 15 * 24.0  # step 12: the procedure's 15-day upper bound
+    follow_up_hours: float = 24.0  # step 12 escalation task
+    review_hours: float = 24.0  # manual review of a back-office fault (re-opened when it expires)
+    qc_delay_hours: float = 48.0  # step 13: QC call this long after installation
+    qc_task_hours: float = 72.0  # step 13.1: window to make the QC call
+
+
+@dataclass(frozen=True)
+class Settings:
+    stage: str = "local"
+    requests_table: str = "vd-requests"
+    tasks_table: str = "vd-tasks"
+    documents_bucket: str = "vd-documents"
+    state_machine_arn: str = ""
+    pii_key: str = "local-only-pii-key"  # keyed hash of CI and phone; a secret in AWS
+    backoffice: Literal["reference", "http"] = "reference"
+    time_scale: float = 1.0
+    business_open: time = time(8, 30)
+    business_close: time = time(18, 30)
+    business_days: frozenset[int] = frozenset({0, 1, 2, 3, 4, 5})  # Mon-Sat, America/La_Paz
+    efficiency_policy: EfficiencyPolicy = "registered"
+    kpi_threshold: float = 95.0
+    timing: Timing = field(default_factory=Timing)
+
+    def seconds(self, hours: float) -> int:
+        """A waiting period in (scaled) seconds for the ASL: an integer of at least 1."""
+        return max(1, round(hours * 3600 / self.time_scale))
+
+    def execution_timing(self) -> dict[str, int]:
+        """The `$.timing` block each execution starts with (ASL `*SecondsPath`)."""
+        t = self.timing
+        return {
+            "agentTask": self.seconds(t.agent_task_hours),
+            "documents": self.seconds(t.documents_hours),
+            "documentsReminder": self.seconds(t.documents_reminder_hours),
+            "installation": self.seconds(t.installation_hours),
+            "followUp": self.seconds(t.follow_up_hours),
+            "review": self.seconds(t.review_hours),
+            "qcTask": self.seconds(t.qc_task_hours),
+        }
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        timing = Timing(
+            **{
+                name: float(os.environ[f"VD_{name.upper()}"])
+                for name in Timing.__dataclass_fields__
+                if f"VD_{name.upper()}" in os.environ
+            }
+        )
+        policy = _env("VD_EFFICIENCY_POLICY", "registered")
+        if policy not in ("registered", "installed", "qc_done"):
+            raise ValueError(f"VD_EFFICIENCY_POLICY must be registered|installed|qc_done, got {policy!r}")
+        backoffice = _env("VD_BACKOFFICE", "reference")
+        if backoffice not in ("reference", "http"):
+            raise ValueError(f"VD_BACKOFFICE must be reference|http, got {backoffice!r}")
+        return cls(
+            stage=_env("VD_STAGE", "local"),
+            requests_table=_env("VD_REQUESTS_TABLE", "vd-requests"),
+            tasks_table=_env("VD_TASKS_TABLE", "vd-tasks"),
+            documents_bucket=_env("VD_DOCUMENTS_BUCKET", "vd-documents"),
+            state_machine_arn=_env("VD_STATE_MACHINE_ARN", ""),
+            pii_key=_env("VD_PII_KEY", "local-only-pii-key"),
+            backoffice=backoffice,  # type: ignore[arg-type]
+            time_scale=float(_env("VD_TIME_SCALE", "1")),
+            efficiency_policy=policy,  # type: ignore[arg-type]
+            kpi_threshold=float(_env("VD_KPI_THRESHOLD", "95")),
+            timing=timing,
+        )

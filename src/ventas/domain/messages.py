@@ -1,0 +1,48 @@
+"""What the customer reads on WhatsApp (TMF681 messages): Spanish, "usted", per Anexo 1."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ventas.domain.catalogue import Requirement, Service
+from ventas.domain.models import Reason
+
+WHATSAPP_LINES = "4200400, 4322205 o 4001515"
+
+
+def requirements_request(service: Service, missing: Sequence[Requirement]) -> str:
+    items = "\n".join(f"• {r.label}" for r in missing)
+    return (
+        f"Bienvenido(a) a Ventas Digitales Comteco. Para continuar con su solicitud de {service.name}, "
+        f"le pedimos enviar por este medio (WhatsApp {WHATSAPP_LINES}) los siguientes requisitos:\n{items}"
+    )
+
+
+def requirements_reminder(service: Service, missing: Sequence[Requirement]) -> str:
+    items = "\n".join(f"• {r.label}" for r in missing)
+    return (
+        f"Le recordamos que su solicitud de {service.name} está pendiente. "
+        f"Aún nos falta recibir:\n{items}\nSi no los recibimos, la solicitud se cerrará."
+    )
+
+
+def sale_done(service: Service, order_id: str, earliest: str, latest: str) -> str:
+    return (
+        f"Su solicitud de {service.name} ha sido efectuada con el número {order_id}. "
+        f"La instalación se realizará en un plazo de 2 a 15 días (entre el {earliest} y el {latest}). "
+        "Muchas gracias por su preferencia."
+    )
+
+
+def rejection(reason: Reason) -> str:
+    return (
+        f"Lamentamos informarle que no podemos concretar su solicitud: {reason.label}. "
+        "Le pedimos pasar por nuestras oficinas para orientarle según su caso. Muchas gracias por su comprensión."
+    )
+
+
+def abandonment(reason: Reason) -> str:
+    return (
+        f"Su solicitud fue cerrada: {reason.label}. "
+        f"Cuando lo desee, puede escribirnos o llamarnos al {WHATSAPP_LINES} para retomarla."
+    )

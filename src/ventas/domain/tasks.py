@@ -1,0 +1,168 @@
+"""Human tasks: the steps an Agente de Ventas Digitales works from the inbox.
+
+A task keeps the Step Functions task token server side; it is never serialised to a person.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+from ventas.domain.models import CI, Location, ReasonCode, Step, Strict
+
+
+class TaskKind(StrEnum):
+    CALL_BACK = "call_back"  # 1.2 (and 3: the call identifies the customer)
+    IDENTIFICATION = "identification"  # 3, 3.1, 3.2
+    LOCATION = "location"  # 5
+    MANUAL_REVIEW = "manual_review"  # a back office stayed down after the retries
+    INSTALLATION_FOLLOW_UP = "installation_follow_up"  # 12, when the installation is overdue
+    QC_CALL = "qc_call"  # 13, 13.1
+
+
+class TaskStatus(StrEnum):
+    OPEN = "open"
+    CLAIMED = "claimed"
+    COMPLETED = "completed"
+    EXPIRED = "expired"  # the workflow stopped waiting (timeout): nothing more to do
+
+
+TASK_STEPS: dict[TaskKind, Step] = {
+    TaskKind.CALL_BACK: Step.CALL_BACK,
+    TaskKind.IDENTIFICATION: Step.IDENTIFICATION,
+    TaskKind.LOCATION: Step.LOCATION,
+    TaskKind.MANUAL_REVIEW: Step.SALE,
+    TaskKind.INSTALLATION_FOLLOW_UP: Step.INSTALLATION,
+    TaskKind.QC_CALL: Step.QC,
+}
+
+INSTRUCTIONS: dict[TaskKind, str] = {
+    TaskKind.CALL_BACK: (
+        "Devuelva la llamada al cliente que no pudo ser atendido (paso 1.2). "
+        "Identifíquelo según protocolo: pregunte el servicio requerido y solicite su carnet de identidad."
+    ),
+    TaskKind.IDENTIFICATION: (
+        "Comuníquese con el cliente e identifíquelo según protocolo (paso 3): "
+        "pregunte el servicio requerido (3.1) y solicite su carnet de identidad (3.2)."
+    ),
+    TaskKind.LOCATION: ("Solicite al cliente la ubicación de su domicilio (paso 5): dirección y punto en el mapa."),
+    TaskKind.MANUAL_REVIEW: (
+        "Un sistema (NAF, GIS o Smartflex) no respondió después de varios intentos. "
+        "Verifique el sistema y decida: reintentar o rechazar la solicitud indicando el motivo."
+    ),
+    TaskKind.INSTALLATION_FOLLOW_UP: (
+        "La instalación no se confirmó en el plazo previsto (paso 12). "
+        "Haga seguimiento con Instalaciones (OPR-PAS-P02) e indique si se instaló o se canceló."
+    ),
+    TaskKind.QC_CALL: (
+        "Llame al cliente para verificar su satisfacción con el servicio instalado (paso 13.1) "
+        "y registre la calificación de 1 a 5 con un comentario."
+    ),
+}
+
+# Anexo 1, PROTOCOLO: the lines an agent says in each phase of a call.
+_GREETING = "Bienvenido(a) a Ventas Digitales Comteco, muy buenos días."
+_INTRO = "Mi nombre es …, ¿con quién tengo el gusto?"
+_REASON = "¿En qué puedo ayudarle? ¿Cuál es su número telefónico o su número de carnet de identidad?"
+_EXPLORE = "Aguarde un momento por favor. ¿Tome nota por favor?"
+_CONFIRM = "Repita la información relevante y confirme que el cliente la comprendió."
+
+PROTOCOL: dict[TaskKind, list[str]] = {
+    TaskKind.CALL_BACK: [_GREETING, _INTRO, "Le devolvemos la llamada que no pudimos atender.", _REASON, _CONFIRM],
+    TaskKind.IDENTIFICATION: [_GREETING, _INTRO, _REASON, _EXPLORE, _CONFIRM],
+    TaskKind.LOCATION: [_GREETING, _INTRO, "¿Podría indicarnos la dirección exacta de su domicilio?", _CONFIRM],
+    TaskKind.MANUAL_REVIEW: [],
+    TaskKind.INSTALLATION_FOLLOW_UP: [
+        _GREETING,
+        _INTRO,
+        "Le llamamos para hacer seguimiento a la instalación de su servicio.",
+        _CONFIRM,
+    ],
+    TaskKind.QC_CALL: [
+        _GREETING,
+        _INTRO,
+        "Le llamamos para conocer su satisfacción con el servicio instalado.",
+        "Del 1 al 5, ¿cómo calificaría la atención y la instalación?",
+        "Muchas gracias por su tiempo, que tenga un buen día.",
+    ],
+}
+
+
+class HumanTask(BaseModel):
+    task_id: str
+    request_id: str
+    kind: TaskKind
+    step: Step
+    status: TaskStatus = TaskStatus.OPEN
+    created_at: datetime
+    due_at: datetime
+    assignee: str | None = None
+    completed_at: datetime | None = None
+    result: dict[str, object] | None = None
+    attempt: int = 1  # >1 when the same wait opened again (escalated)
+    context: dict[str, str] = Field(default_factory=dict)  # e.g. which stage failed
+    token: str = Field(repr=False)  # Step Functions task token: server side only
+
+    @property
+    def instructions(self) -> str:
+        return INSTRUCTIONS[self.kind]
+
+    @property
+    def protocol(self) -> list[str]:
+        return PROTOCOL[self.kind]
+
+
+# --- completion bodies, validated per kind -------------------------------------------------
+
+
+class IdentificationResult(Strict):
+    ci: CI
+    service_code: str = Field(min_length=2, max_length=40, pattern=r"^[A-Z0-9_]+$")
+    name: str | None = Field(default=None, min_length=2, max_length=120)
+
+
+class CallBackResult(Strict):
+    reached: bool
+    ci: CI | None = None
+    service_code: str | None = Field(default=None, min_length=2, max_length=40, pattern=r"^[A-Z0-9_]+$")
+    name: str | None = Field(default=None, min_length=2, max_length=120)
+
+    @model_validator(mode="after")
+    def _identified_when_reached(self) -> CallBackResult:
+        if self.reached and (self.ci is None or self.service_code is None):
+            raise ValueError("si el cliente contestó, indique su carnet de identidad y el servicio requerido")
+        return self
+
+
+class LocationResult(Strict):
+    location: Location
+
+
+class ManualReviewResult(Strict):
+    decision: Literal["retry", "reject"]
+    reason: ReasonCode | None = None
+    comment: str | None = Field(default=None, max_length=500)
+
+
+class InstallationFollowUpResult(Strict):
+    installed: bool
+    installed_at: datetime | None = None
+    comment: str | None = Field(default=None, max_length=500)
+
+
+class QcResult(Strict):
+    satisfaction: int = Field(ge=1, le=5)
+    comment: str = Field(min_length=1, max_length=500)
+
+
+RESULT_MODELS: dict[TaskKind, type[Strict]] = {
+    TaskKind.CALL_BACK: CallBackResult,
+    TaskKind.IDENTIFICATION: IdentificationResult,
+    TaskKind.LOCATION: LocationResult,
+    TaskKind.MANUAL_REVIEW: ManualReviewResult,
+    TaskKind.INSTALLATION_FOLLOW_UP: InstallationFollowUpResult,
+    TaskKind.QC_CALL: QcResult,
+}

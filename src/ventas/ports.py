@@ -1,0 +1,139 @@
+"""Ports: what the stages need from the outside world. Adapters live in `ventas.adapters`.
+
+Every back-office port raises `BackOfficeUnavailable` when its system does not answer, so the
+workflow can Retry and then open a manual-review task.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from ventas.domain.catalogue import CoverageZone, Service
+from ventas.domain.models import Document, HistoryEntry, Location, OrderState, ReasonCode, SaleRequest
+from ventas.domain.tasks import HumanTask, TaskStatus
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class Cartera(Protocol):
+    """NAF, Paquete Accionario, opción Cartera (step 4.1): the customer's impediments."""
+
+    def impediments(self, ci: str) -> list[ReasonCode]: ...
+
+
+class Gis(Protocol):
+    """GIS (step 6): every coverage zone at a point, best first (empty outside every zone)."""
+
+    def zones_at(self, latitude: float, longitude: float) -> list[CoverageZone]: ...
+
+
+class Catalogue(Protocol):
+    """Product catalogue (COM-GCM-P01)."""
+
+    def service(self, code: str) -> Service | None: ...
+
+    def services(self) -> Sequence[Service]: ...
+
+
+@dataclass(frozen=True)
+class SaleRegistration:
+    order_id: str
+    registered_at: datetime
+    form_id: str  # Solicitud de Servicio (automated form)
+
+
+class Smartflex(Protocol):
+    """Smartflex sale registration, "Procedimiento Venta" (step 10). Idempotent per request."""
+
+    def register_sale(
+        self,
+        request_id: str,
+        ci: str,
+        name: str | None,
+        service: Service,
+        location: Location,
+        documents: Sequence[Document],
+    ) -> SaleRegistration: ...
+
+
+class Installations(Protocol):
+    """Hand-off to INSTALACIONES Y TRASLADOS (OPR-PAS-P02), step 12."""
+
+    def hand_off(self, order_id: str, request_id: str, location: Location) -> None: ...
+
+
+class Notifier(Protocol):
+    """Messages to the customer (TMF681 communication message), WhatsApp in production."""
+
+    def send(self, request_id: str, phone: str, template: str, text: str) -> str: ...
+
+
+class Workflow(Protocol):
+    """The Step Functions execution of a request."""
+
+    def start(self, request_id: str, execution_input: dict[str, Any]) -> str: ...
+
+    def resume(self, token: str, output: dict[str, Any]) -> None:
+        """SendTaskSuccess; raises WorkflowNotWaiting when the token is no longer awaited."""
+
+    def fail(self, token: str, error: str, cause: str) -> None: ...
+
+
+class RequestRepository(Protocol):
+    """Requests table. Access patterns: docs/architecture.md."""
+
+    def add(self, request: SaleRequest) -> None: ...
+
+    def get(self, request_id: str) -> SaleRequest: ...
+
+    def save(self, request: SaleRequest) -> None: ...
+
+    def append_history(self, request_id: str, entry: HistoryEntry) -> None: ...
+
+    def history(self, request_id: str) -> list[HistoryEntry]: ...
+
+    def claim_key(self, key: str, request_id: str) -> str:
+        """Bind an idempotency or customer key to a request id, once. Returns the bound id."""
+
+    def release_key(self, key: str, request_id: str) -> None: ...
+
+    def lookup_key(self, key: str) -> str | None: ...
+
+    def set_token(self, request_id: str, name: str, token: str | None) -> None:
+        """Keep a workflow task token server side (documents, installation)."""
+
+    def get_token(self, request_id: str, name: str) -> str | None: ...
+
+    def by_status(
+        self, status: OrderState, limit: int = 50, start: str | None = None
+    ) -> tuple[list[SaleRequest], str | None]: ...
+
+    def by_day(self, day: str) -> list[SaleRequest]: ...
+
+    def by_order(self, order_id: str) -> SaleRequest | None: ...
+
+
+class TaskRepository(Protocol):
+    """Tasks table: human tasks with their task token, never shown outside the backend."""
+
+    def add(self, task: HumanTask) -> None: ...
+
+    def get(self, task_id: str) -> HumanTask: ...
+
+    def transition(self, task: HumanTask, expected: TaskStatus, expected_assignee: str | None = None) -> None:
+        """Conditional write: saves `task` only if the stored one is still `expected`."""
+
+    def inbox(
+        self, status: TaskStatus, limit: int = 50, start: str | None = None
+    ) -> tuple[list[HumanTask], str | None]: ...
+
+    def open_for(self, request_id: str) -> list[HumanTask]: ...
+
+
+class Metrics(Protocol):
+    def outcome(self, outcome: str, reason: str | None) -> None: ...

@@ -1,0 +1,164 @@
+"""Steps 1, 1.1, 1.2, 2: a lead or a missed call starts (or joins) one sale request."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from ventas.container import Container
+from ventas.domain.errors import RequestNotFound, UnknownService
+from ventas.domain.models import Channel, HistoryEntry, Lead, MissedCall, SaleRequest, Step
+from ventas.domain.schedule import local_day
+from ventas.observability import logger
+from ventas.services.concurrency import retry_on_conflict
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    request_id: str
+    created: bool  # False: a replay of the same lead, or joined to an open request
+    joined: bool = False
+
+
+def new_request_id(day: str) -> str:
+    """Sortable, unguessable, free of personal data: it names the execution too."""
+    return f"vd-{day.replace('-', '')}-{secrets.token_hex(5)}"
+
+
+def _customer_keys(deps: Container, lead: Lead) -> list[str]:
+    keys = [deps.customer_key("phone", lead.phone)]
+    if lead.ci:
+        keys.append(deps.customer_key("ci", lead.ci))
+    return keys
+
+
+def _join_open_request(deps: Container, lead: Lead, candidate: str) -> tuple[str | None, list[str]]:
+    """Claim the customer's keys for `candidate`; if one is held by an open request, join it."""
+    claimed: list[str] = []
+    for key in _customer_keys(deps, lead):
+        bound = deps.requests.claim_key(f"open#{key}", candidate)
+        if bound == candidate:
+            claimed.append(key)
+            continue
+        try:
+            holder = deps.requests.get(bound)
+        except RequestNotFound:
+            holder = None
+        if holder is not None and not holder.is_open:
+            # A stale key of a closed request: take it over.
+            deps.requests.release_key(f"open#{key}", bound)
+            if deps.requests.claim_key(f"open#{key}", candidate) == candidate:
+                claimed.append(key)
+                continue
+        for own in claimed:
+            deps.requests.release_key(f"open#{own}", candidate)
+        return bound, []
+    return None, claimed
+
+
+def submit_lead(deps: Container, lead: Lead, missed_call: bool = False) -> IntakeResult:
+    """Validate, de-duplicate, persist and start the workflow. Idempotent per channel lead id."""
+    if lead.service_code and deps.catalogue.service(lead.service_code) is None:
+        raise UnknownService(lead.service_code)
+    now = deps.clock.now()
+    candidate = new_request_id(local_day(now))
+    bound = deps.requests.claim_key(f"lead#{lead.channel.value}#{lead.channel_lead_id}", candidate)
+    if bound != candidate:
+        logger.info("lead replayed", extra={"request_id": bound})
+        _ensure_started(deps, bound)
+        return IntakeResult(bound, created=False)
+
+    holder, _ = _join_open_request(deps, lead, candidate)
+    if holder is not None:
+        deps.requests.append_history(
+            holder,
+            HistoryEntry(
+                at=now,
+                step=Step.INTAKE,
+                event="lead_joined",
+                detail={
+                    "channel": lead.channel.value,
+                    "channel_lead_id": lead.channel_lead_id,
+                    "missed_call": missed_call,
+                },
+            ),
+        )
+
+        def join() -> None:
+            existing = deps.requests.get(holder)
+            existing.joined_leads.append(f"{lead.channel.value}:{lead.channel_lead_id}")
+            existing.updated_at = now
+            deps.requests.save(existing)
+
+        retry_on_conflict(join)
+        logger.info("lead joined an open request", extra={"request_id": holder})
+        return IntakeResult(holder, created=False, joined=True)
+
+    request = SaleRequest(
+        request_id=candidate,
+        channel=lead.channel,
+        channel_lead_id=lead.channel_lead_id,
+        created_at=now,
+        updated_at=now,
+        phone=lead.phone,
+        name=lead.name,
+        ci=lead.ci,
+        service_code=lead.service_code,
+        location=lead.location,
+        missed_call=missed_call,
+    )
+    deps.requests.add(request)
+    deps.requests.append_history(
+        candidate,
+        HistoryEntry(
+            at=now,
+            step=Step.INTAKE,
+            event="lead_received",
+            detail={"channel": lead.channel.value, "missed_call": missed_call},
+        ),
+    )
+    _start(deps, request)
+    return IntakeResult(candidate, created=True)
+
+
+def report_missed_call(deps: Container, call: MissedCall) -> IntakeResult:
+    """Step 1.2: a lost IVR call becomes a request whose first step is a call-back task."""
+    caller = deps.customer_key("phone", call.caller).split("#", 1)[1][:12]
+    lead = Lead(
+        channel=Channel.IVR,
+        channel_lead_id=f"missed-{call.line.value}-{call.called_at.isoformat()}-{caller}",
+        phone=call.caller,
+    )
+    return submit_lead(deps, lead, missed_call=True)
+
+
+def execution_input(deps: Container, request: SaleRequest) -> dict[str, object]:
+    """What the execution starts with: ids, routing flags and waits. No personal data."""
+    return {
+        "requestId": request.request_id,
+        "entry": {
+            "missedCall": request.missed_call,
+            "identified": request.identified,
+            "hasLocation": request.location is not None,
+        },
+        "timing": deps.settings.execution_timing(),
+    }
+
+
+def _start(deps: Container, request: SaleRequest) -> None:
+    deps.workflow.start(request.request_id, execution_input(deps, request))
+    logger.info("workflow started", extra={"request_id": request.request_id})
+
+
+def _ensure_started(deps: Container, request_id: str) -> None:
+    """A replay after a failed start starts the workflow; the execution name makes it once."""
+    try:
+        request = deps.requests.get(request_id)
+    except RequestNotFound:
+        return  # the first delivery is still being written
+    if request.step == Step.INTAKE and request.is_open:
+        try:
+            _start(deps, request)
+        except Exception as exc:
+            if "ExecutionAlreadyExists" not in type(exc).__name__ + str(exc):
+                raise

@@ -1,0 +1,203 @@
+"""The automated stages the workflow calls: steps 4, 6-7, 10-11 and 12's hand-off."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from ventas.container import Container
+from ventas.domain import messages
+from ventas.domain.catalogue import CoverageZone, Service
+from ventas.domain.errors import UnknownService, WorkflowNotWaiting
+from ventas.domain.models import (
+    HistoryEntry,
+    OrderState,
+    Qualification,
+    Reason,
+    ReasonCode,
+    SaleRequest,
+    Step,
+)
+from ventas.domain.schedule import expected_completion, format_local, next_business_slot
+
+# When NAF reports several impediments, the customer hears the one an office must solve first.
+IMPEDIMENT_PRIORITY = (ReasonCode.CENTRAL_DE_RIESGOS, ReasonCode.DEBT, ReasonCode.EQUIPMENT_TO_RETURN)
+
+
+def advance(deps: Container, request: SaleRequest, step: Step, event: str, **detail: object) -> None:
+    """Move a request to a step, persist it and record the history entry."""
+    now = deps.clock.now()
+    request.step = step
+    request.updated_at = now
+    if request.status == OrderState.ACKNOWLEDGED:
+        request.status = OrderState.IN_PROGRESS
+    deps.requests.save(request)
+    deps.requests.append_history(request.request_id, HistoryEntry(at=now, step=step, event=event, detail=dict(detail)))
+
+
+def service_of(deps: Container, request: SaleRequest) -> Service:
+    service = deps.catalogue.service(request.service_code or "")
+    if service is None:
+        raise UnknownService(request.service_code or "")
+    return service
+
+
+def check_impediments(deps: Container, request_id: str) -> dict[str, bool]:
+    """Steps 4.1-4.2: NAF cartera. Raises BackOfficeUnavailable when NAF does not answer."""
+    request = deps.requests.get(request_id)
+    if request.ci is None:
+        raise ValueError("request reached step 4 without a CI")
+    found = set(deps.cartera.impediments(request.ci))
+    blocking = next((code for code in IMPEDIMENT_PRIORITY if code in found), None)
+    if blocking is not None:
+        request.reason = Reason.of(blocking)
+        advance(deps, request, Step.IMPEDIMENTS, "impediment_found", reason=blocking.value, all=sorted(found))
+        return {"eligible": False, "needsLocation": False}
+    advance(deps, request, Step.IMPEDIMENTS, "no_impediment")
+    return {"eligible": True, "needsLocation": request.location is None}
+
+
+def qualify(service: Service, zones: Sequence[CoverageZone], catalogue: Sequence[Service]) -> Qualification:
+    """Step 7.1, as TMF645: coverage, supported speed and special features at the address.
+
+    Several networks may overlap at a point: the first zone (best first) whose technology can
+    deliver the service decides; without one, the best zone explains the rejection.
+    """
+    zone = next((z for z in zones if z.technology in service.technologies), zones[0] if zones else None)
+
+    def alternate() -> str | None:
+        if zone is None:
+            return None
+        options = [
+            s
+            for s in catalogue
+            if s.kind == service.kind
+            and zone.technology in s.technologies
+            and (s.speed_mbps or 0) <= zone.max_speed_mbps
+            and set(s.special_features) <= set(zone.features)
+        ]
+        best = max(options, key=lambda s: s.speed_mbps or 0, default=None)
+        return best.code if best else None
+
+    def unqualified(code: ReasonCode) -> Qualification:
+        alt = alternate()
+        return Qualification(
+            qualification_result="alternate" if alt else "unqualified",
+            reason=Reason.of(code),
+            zone_id=zone.zone_id if zone else None,
+            technology=zone.technology if zone else None,
+            max_speed_mbps=zone.max_speed_mbps if zone else None,
+            alternate_service_code=alt,
+        )
+
+    if zone is None or zone.technology not in service.technologies:
+        return unqualified(ReasonCode.NO_COVERAGE)
+    if (service.speed_mbps or 0) > zone.max_speed_mbps:
+        return unqualified(ReasonCode.SPEED_NOT_SUPPORTED)
+    if not set(service.special_features) <= set(zone.features):
+        return unqualified(ReasonCode.FEATURE_NOT_AVAILABLE)
+    return Qualification(
+        qualification_result="qualified",
+        zone_id=zone.zone_id,
+        technology=zone.technology,
+        max_speed_mbps=zone.max_speed_mbps,
+    )
+
+
+def check_coverage(deps: Container, request_id: str) -> dict[str, bool]:
+    """Steps 6-7: GIS at the customer's location. Raises BackOfficeUnavailable when GIS is down."""
+    request = deps.requests.get(request_id)
+    if request.location is None:
+        raise ValueError("request reached step 7 without a location")
+    service = service_of(deps, request)
+    zones = deps.gis.zones_at(request.location.latitude, request.location.longitude)
+    result = qualify(service, zones, deps.catalogue.services())
+    qualified = result.qualification_result == "qualified"
+    if not qualified:
+        request.reason = result.reason
+    advance(deps, request, Step.COVERAGE, "coverage_checked", **result.model_dump(mode="json", exclude_none=True))
+    return {"qualified": qualified}
+
+
+def register_sale(deps: Container, request_id: str) -> dict[str, str]:
+    """Steps 9.1, 10, 11: Smartflex registration (idempotent per request), then tell the customer."""
+    request = deps.requests.get(request_id)
+    if request.ci is None or request.location is None:
+        raise ValueError("request reached step 10 without CI or location")
+    service = service_of(deps, request)
+    registration = deps.smartflex.register_sale(
+        request_id, request.ci, request.name, service, request.location, request.documents
+    )
+    earliest, latest = expected_completion(registration.registered_at)
+    request.order_id = registration.order_id
+    request.expected_completion_date = latest
+    # Saved before the message: a conflict retried here must not message the customer twice.
+    advance(
+        deps,
+        request,
+        Step.CONFIRMATION,
+        "sale_registered",
+        order_id=registration.order_id,
+        form_id=registration.form_id,
+        expected_completion_date=latest.isoformat(),
+    )
+    text = messages.sale_done(service, registration.order_id, format_local(earliest)[:10], format_local(latest)[:10])
+    deps.notifier.send(request_id, request.phone, "sale_done", text)
+    return {"orderId": registration.order_id}
+
+
+def hand_off_installation(deps: Container, request_id: str, token: str) -> None:
+    """Step 12: hand the order to OPR-PAS-P02 and keep the wait's token until it is installed."""
+    request = deps.requests.get(request_id)
+    if request.order_id is None or request.location is None:
+        raise ValueError("request reached step 12 without an order")
+    deps.requests.set_token(request_id, "installation", token)
+    deps.installations.hand_off(request.order_id, request_id, request.location)
+    advance(deps, request, Step.INSTALLATION, "installation_handed_off", order_id=request.order_id)
+
+
+def qc_wait_until(deps: Container, request: SaleRequest, installed_at: datetime) -> dict[str, str]:
+    """Step 13: the QC call's business-hours slot, and the (scaled) instant the Wait ends."""
+    s = deps.settings
+    qc_at = next_business_slot(
+        installed_at + timedelta(hours=s.timing.qc_delay_hours), s.business_open, s.business_close, s.business_days
+    )
+    request.installed_at = installed_at
+    request.qc_at = qc_at
+    wait = (qc_at - installed_at) / s.time_scale
+    until = deps.clock.now() + wait
+    return {"qcWaitUntil": until.strftime("%Y-%m-%dT%H:%M:%SZ")}
+
+
+def missing_requirements(service: Service, request: SaleRequest) -> list[str]:
+    received = {d.requirement for d in request.documents}
+    return [r.code for r in service.requirements if r.code not in received]
+
+
+def request_documents(deps: Container, request_id: str, token: str, reminder: bool) -> None:
+    """Steps 8, 8.1 (and the step 9 reminder): ask by WhatsApp and keep the wait's token.
+
+    The token is stored before the checklist is read, so a document arriving meanwhile either
+    is seen here or finds the token and resumes the workflow itself.
+    """
+    deps.requests.set_token(request_id, "documents", token)
+    request = deps.requests.get(request_id)
+    service = service_of(deps, request)
+    missing = missing_requirements(service, request)
+    if not missing:
+        deps.requests.set_token(request_id, "documents", None)
+        with contextlib.suppress(WorkflowNotWaiting):  # the document's own event resumed it first
+            deps.workflow.resume(token, {})
+        return
+    pending = [r for r in service.requirements if r.code in missing]
+    if reminder:
+        advance(deps, request, Step.DOCUMENTS, "documents_reminder_sent", missing=missing)
+        deps.notifier.send(
+            request_id, request.phone, "requirements_reminder", messages.requirements_reminder(service, pending)
+        )
+    else:
+        advance(deps, request, Step.REQUIREMENTS, "requirements_requested", missing=missing)
+        deps.notifier.send(
+            request_id, request.phone, "requirements_request", messages.requirements_request(service, pending)
+        )
