@@ -45,7 +45,10 @@ def stage_handler(model: type[M]) -> Callable[[Callable[[Container, M], Any]], L
             inner = getattr(parsed, "event", parsed)
             bind_request(getattr(inner, "request_id", None))
             deps = container()
-            return retry_on_conflict(lambda: service(deps, parsed))
+            try:
+                return retry_on_conflict(lambda: service(deps, parsed))
+            except ValidationError as exc:  # a body validated by the service (e.g. per task kind)
+                raise InvalidInput(exc) from None
 
         wrapped: LambdaHandler = tracer.capture_lambda_handler(logger.inject_lambda_context(clear_state=True)(handler))
         return wrapped

@@ -104,7 +104,7 @@ def test_catalogue_loads_the_packaged_services_each_with_requirements() -> None:
     catalogue = ReferenceCatalogue()
     services = catalogue.services()
 
-    assert len(services) == 8
+    assert len(services) == 9
     for service in services:
         assert service.requirements, service.code
         assert all(r.code and r.label for r in service.requirements)

@@ -32,10 +32,15 @@ def _customer_keys(deps: Container, lead: Lead) -> list[str]:
     return keys
 
 
-def _join_open_request(deps: Container, lead: Lead, candidate: str) -> tuple[str | None, list[str]]:
-    """Claim the customer's keys for `candidate`; if one is held by an open request, join it."""
+def _join_open_request(deps: Container, lead: Lead, candidate: str) -> str | None:
+    """Claim the customer's keys for `candidate`; if one is held by an open request, join it.
+
+    When a lead joins (say, by CI from a new phone), its other keys are bound to the open
+    request too, so that phone's WhatsApp documents find the request.
+    """
     claimed: list[str] = []
-    for key in _customer_keys(deps, lead):
+    keys = _customer_keys(deps, lead)
+    for key in keys:
         bound = deps.requests.claim_key(f"open#{key}", candidate)
         if bound == candidate:
             claimed.append(key)
@@ -52,8 +57,11 @@ def _join_open_request(deps: Container, lead: Lead, candidate: str) -> tuple[str
                 continue
         for own in claimed:
             deps.requests.release_key(f"open#{own}", candidate)
-        return bound, []
-    return None, claimed
+        for other in keys:
+            if other != key:
+                deps.requests.claim_key(f"open#{other}", bound)
+        return bound
+    return None
 
 
 def submit_lead(deps: Container, lead: Lead, missed_call: bool = False) -> IntakeResult:
@@ -68,7 +76,7 @@ def submit_lead(deps: Container, lead: Lead, missed_call: bool = False) -> Intak
         _ensure_started(deps, bound)
         return IntakeResult(bound, created=False)
 
-    holder, _ = _join_open_request(deps, lead, candidate)
+    holder = _join_open_request(deps, lead, candidate)
     if holder is not None:
         deps.requests.append_history(
             holder,

@@ -1,0 +1,61 @@
+"""In-memory stand-ins for the AWS-side ports (workflow, documents, metrics), for unit tests.
+
+They behave like the real adapters where it matters: a token is answered once, an unknown or
+expired token raises `WorkflowNotWaiting`.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from ventas.domain.errors import WorkflowNotWaiting
+
+
+@dataclass
+class InMemoryWorkflow:
+    started: dict[str, dict[str, Any]] = field(default_factory=dict)
+    waiting: set[str] = field(default_factory=set)  # tokens a wait is blocked on
+    answers: list[tuple[str, str, Any]] = field(default_factory=list)  # (token, "success"|error, output/cause)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def start(self, request_id: str, execution_input: dict[str, Any]) -> str:
+        with self._lock:
+            self.started.setdefault(request_id, execution_input)
+        return f"arn:aws:states:us-east-1:123456789012:execution:vd:{request_id}"
+
+    def wait(self, token: str) -> str:
+        """What the workflow does on entering a waitForTaskToken state."""
+        with self._lock:
+            self.waiting.add(token)
+        return token
+
+    def _answer(self, token: str, kind: str, payload: Any) -> None:
+        with self._lock:
+            if token not in self.waiting:
+                raise WorkflowNotWaiting(token)
+            self.waiting.discard(token)
+            self.answers.append((token, kind, payload))
+
+    def resume(self, token: str, output: dict[str, Any]) -> None:
+        self._answer(token, "success", output)
+
+    def fail(self, token: str, error: str, cause: str) -> None:
+        self._answer(token, error, cause)
+
+
+@dataclass
+class InMemoryDocuments:
+    objects: dict[str, tuple[bytes, str]] = field(default_factory=dict)
+
+    def put(self, key: str, body: bytes, content_type: str) -> None:
+        self.objects[key] = (body, content_type)
+
+
+@dataclass
+class RecordingMetrics:
+    outcomes: list[tuple[str, str | None]] = field(default_factory=list)
+
+    def outcome(self, outcome: str, reason: str | None) -> None:
+        self.outcomes.append((outcome, reason))
