@@ -1,0 +1,138 @@
+"""Human tasks: open with a token, claim, release, complete once, expire."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from tests.unit.conftest import FrozenClock
+from ventas.adapters.fakes import InMemoryWorkflow
+from ventas.container import Container
+from ventas.domain.errors import TaskConflict, UnknownService, WorkflowNotWaiting
+from ventas.domain.models import Lead, ReasonCode
+from ventas.domain.tasks import HumanTask, TaskKind, TaskStatus
+from ventas.services import intake, tasks
+
+
+@pytest.fixture
+def request_id(deps: Container) -> str:
+    return intake.submit_lead(deps, Lead(channel="web", channel_lead_id="w-t", phone="+59171234567")).request_id
+
+
+def open_(deps: Container, request_id: str, kind: TaskKind, token: str = "tok-1") -> HumanTask:
+    assert isinstance(deps.workflow, InMemoryWorkflow)
+    return tasks.open_task(deps, kind, request_id, deps.workflow.wait(token), 3600, {"stage": "x"})
+
+
+def answers(deps: Container) -> list[tuple[str, str, object]]:
+    assert isinstance(deps.workflow, InMemoryWorkflow)
+    return deps.workflow.answers
+
+
+def test_open_keeps_the_token_server_side_with_instructions_and_protocol(
+    deps: Container, request_id: str, clock: FrozenClock
+) -> None:
+    task = open_(deps, request_id, TaskKind.IDENTIFICATION)
+    assert task.token == "tok-1"
+    assert "tok-1" not in repr(task)
+    assert (task.due_at - clock.now()).total_seconds() == 3600
+    assert task.protocol[0].startswith("Bienvenido(a) a Ventas Digitales Comteco")
+    assert "carnet de identidad" in task.instructions
+
+
+def test_a_retried_open_for_the_same_wait_is_the_same_task(deps: Container, request_id: str) -> None:
+    first = open_(deps, request_id, TaskKind.LOCATION)
+    again = tasks.open_task(deps, TaskKind.LOCATION, request_id, "tok-1", 3600)
+    assert again.task_id == first.task_id
+    assert len(deps.tasks.open_for(request_id)) == 1
+
+
+def test_reopening_a_wait_escalates_and_expires_the_earlier_task(deps: Container, request_id: str) -> None:
+    first = open_(deps, request_id, TaskKind.MANUAL_REVIEW, "tok-a")
+    second = open_(deps, request_id, TaskKind.MANUAL_REVIEW, "tok-b")
+    assert second.attempt == 2
+    assert deps.tasks.get(first.task_id).status == TaskStatus.EXPIRED
+
+
+def test_claim_release_and_conflicts(deps: Container, request_id: str) -> None:
+    task = open_(deps, request_id, TaskKind.IDENTIFICATION)
+    assert tasks.claim(deps, task.task_id, "maria").assignee == "maria"
+    assert tasks.claim(deps, task.task_id, "maria").status == TaskStatus.CLAIMED  # idempotent for her
+    with pytest.raises(TaskConflict) as other:
+        tasks.claim(deps, task.task_id, "jose")
+    assert other.value.code == "claimed_by_other"
+    with pytest.raises(TaskConflict):
+        tasks.complete(deps, task.task_id, "jose", {"ci": "4567890 CB", "service_code": "TV_CABLE"})
+    assert tasks.release(deps, task.task_id, "maria").status == TaskStatus.OPEN
+    assert tasks.claim(deps, task.task_id, "jose").assignee == "jose"
+
+
+def test_identification_is_recorded_then_the_workflow_resumes(deps: Container, request_id: str) -> None:
+    task = open_(deps, request_id, TaskKind.IDENTIFICATION)
+    done = tasks.complete(deps, task.task_id, "maria", {"ci": "4567890 cb", "service_code": "TV_CABLE"})
+    assert done.status == TaskStatus.COMPLETED
+    request = deps.requests.get(request_id)
+    assert (request.ci, request.service_code) == ("4567890 CB", "TV_CABLE")
+    assert answers(deps) == [("tok-1", "success", {})]
+    with pytest.raises(TaskConflict) as twice:
+        tasks.complete(deps, task.task_id, "maria", {"ci": "4567890 CB", "service_code": "TV_CABLE"})
+    assert twice.value.code == "already_completed"
+    assert len(answers(deps)) == 1
+
+
+@pytest.mark.parametrize(
+    ("kind", "body", "field"),
+    [
+        (TaskKind.IDENTIFICATION, {"ci": "4567890 CB"}, "service_code"),
+        (TaskKind.CALL_BACK, {"reached": True}, ""),
+        (TaskKind.LOCATION, {"location": {"address": "x", "latitude": -17.3, "longitude": -66.1}}, "location.address"),
+        (TaskKind.QC_CALL, {"satisfaction": 6, "comment": "bien"}, "satisfaction"),
+        (TaskKind.MANUAL_REVIEW, {"decision": "maybe"}, "decision"),
+        (TaskKind.QC_CALL, {"satisfaction": 5, "comment": "ok", "token": "x"}, "token"),
+    ],
+)
+def test_completion_body_is_validated_per_kind_and_changes_nothing(
+    deps: Container, request_id: str, kind: TaskKind, body: dict[str, object], field: str
+) -> None:
+    task = open_(deps, request_id, kind)
+    with pytest.raises(ValidationError) as bad:
+        tasks.complete(deps, task.task_id, "maria", body)
+    assert field in {".".join(str(p) for p in e["loc"]) for e in bad.value.errors()}
+    assert deps.tasks.get(task.task_id).status == TaskStatus.OPEN
+    assert answers(deps) == []
+
+
+def test_unknown_service_in_identification_is_refused(deps: Container, request_id: str) -> None:
+    task = open_(deps, request_id, TaskKind.IDENTIFICATION)
+    with pytest.raises(UnknownService):
+        tasks.complete(deps, task.task_id, "maria", {"ci": "4567890 CB", "service_code": "NO_EXISTE"})
+    assert deps.tasks.get(task.task_id).status == TaskStatus.OPEN
+
+
+@pytest.mark.parametrize(
+    ("kind", "body", "error"),
+    [
+        (TaskKind.CALL_BACK, {"reached": False}, "CustomerUnreachable"),
+        (TaskKind.MANUAL_REVIEW, {"decision": "reject", "reason": "DEBT"}, "ManualRejection"),
+        (TaskKind.INSTALLATION_FOLLOW_UP, {"installed": False}, "InstallationCancelled"),
+    ],
+)
+def test_negative_answers_fail_the_wait_with_the_name_the_asl_catches(
+    deps: Container, request_id: str, kind: TaskKind, body: dict[str, object], error: str
+) -> None:
+    task = open_(deps, request_id, kind)
+    tasks.complete(deps, task.task_id, "maria", body)
+    assert [(token, name) for token, name, _ in answers(deps)] == [("tok-1", error)]
+    if kind == TaskKind.MANUAL_REVIEW:
+        reason = deps.requests.get(request_id).reason
+        assert reason is not None
+        assert reason.code == ReasonCode.DEBT
+
+
+def test_completing_after_the_workflow_stopped_waiting_expires_the_task(deps: Container, request_id: str) -> None:
+    task = tasks.open_task(deps, TaskKind.QC_CALL, request_id, "tok-gone", 60)  # never registered as waiting
+    with pytest.raises(WorkflowNotWaiting):
+        tasks.complete(deps, task.task_id, "maria", {"satisfaction": 5, "comment": "Excelente"})
+    assert deps.tasks.get(task.task_id).status == TaskStatus.EXPIRED
+    with pytest.raises(WorkflowNotWaiting):
+        tasks.claim(deps, task.task_id, "maria")
