@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-from devstack.driver import Driver
+import json
+import logging
+from collections.abc import Iterator
+
+import pytest
+
+from devstack.driver import Driver, wait_for
 from ventas.domain.models import OrderState, Outcome, Step
 from ventas.domain.tasks import TaskKind
+from ventas.observability import logger
 
 CLEAN_CI = "4567890 CB"
 CENTRO = {"address": "Calle España 123, Cochabamba", "latitude": -17.3935, "longitude": -66.1570}
@@ -21,6 +28,7 @@ def test_identified_web_lead_is_sold_installed_and_qc_called(driver: Driver) -> 
         service_code="INTERNET_FTTH_100",
         location=CENTRO,
     )
+    wait_for(lambda: driver.request(request_id).step == Step.REQUIREMENTS, 20, "step 8")  # asked, then sends
     for n, req in enumerate(("CI_ANVERSO", "CI_REVERSO", "FACTURA_LUZ")):
         driver.send_document(phone, f"wamid.doc-{request_id}-{n}", req)
     assert driver.install(request_id) == "resumed"
@@ -53,3 +61,48 @@ def test_identified_web_lead_is_sold_installed_and_qc_called(driver: Driver) -> 
     ]
     sent = [m["template"] for m in driver.stack.deps.notifier.messages_for(request_id)]
     assert sent == ["requirements_request", "sale_done"]
+
+
+class _Collect(logging.Handler):
+    """Every line the product logs, formatted as in CloudWatch (powertools JSON)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(logger.registered_formatter.format(record))
+
+
+@pytest.fixture
+def logged() -> Iterator[list[str]]:
+    collect = _Collect()
+    logging.getLogger(logger.service).addHandler(collect)
+    yield collect.lines
+    logging.getLogger(logger.service).removeHandler(collect)
+
+
+def test_a_sale_logs_with_the_request_id_and_never_the_ci_or_phone(driver: Driver, logged: list[str]) -> None:
+    phone, ci = "+59171234599", "7894561-1A CB"
+    request_id = driver.submit_lead(
+        channel="whatsapp",
+        channel_lead_id="wa-logs",
+        phone=phone,
+        name="Eva Mamani",
+        ci=ci,
+        service_code="TV_CABLE",
+        location=CENTRO,
+    )
+    for code in ("CI_ANVERSO", "CI_REVERSO"):
+        driver.send_document(phone, f"wamid.logs-{code}", code)
+    driver.install(request_id)
+    qc = driver.open_task(request_id, TaskKind.QC_CALL)
+    driver.complete(qc.task_id, "agente.maria", {"satisfaction": 4, "comment": "Bien"})
+    driver.finish(request_id)
+
+    lines = [json.loads(line) for line in logged]
+    mine = [line for line in lines if line.get("correlation_id") == request_id]
+    assert len(mine) >= 8  # every stage logged under the request id
+    text = json.dumps(lines)
+    for secret in ("71234599", "7894561", "Eva Mamani"):
+        assert secret not in text

@@ -20,6 +20,7 @@ from ventas.domain.models import (
     Step,
 )
 from ventas.domain.schedule import expected_completion, format_local, next_business_slot
+from ventas.observability import bind_request, logger
 
 # When NAF reports several impediments, the customer hears the one an office must solve first.
 IMPEDIMENT_PRIORITY = (ReasonCode.CENTRAL_DE_RIESGOS, ReasonCode.DEBT, ReasonCode.EQUIPMENT_TO_RETURN)
@@ -34,6 +35,9 @@ def advance(deps: Container, request: SaleRequest, step: Step, event: str, **det
         request.status = OrderState.IN_PROGRESS
     deps.requests.save(request)
     deps.requests.append_history(request.request_id, HistoryEntry(at=now, step=step, event=event, detail=dict(detail)))
+    # Ids, steps and codes only: history details never hold CI, phone or names.
+    bind_request(request.request_id)
+    logger.info(event, extra={"step": step.value, "status": request.status.value})
 
 
 def service_of(deps: Container, request: SaleRequest) -> Service:
