@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ventas.domain.errors import WorkflowNotWaiting
+from ventas.domain.errors import ExecutionNotFound, NotRedrivable, RedriveUnsupported, WorkflowNotWaiting
+from ventas.ports import ExecutionSummary
 
 # Errors SendTaskSuccess/Failure return when the execution no longer waits for the token.
 _NOT_WAITING = {"TaskTimedOut", "TaskDoesNotExist", "InvalidToken", "ExecutionDoesNotExist"}
+HISTORY_PAGES = 25  # 25,000 events: far beyond one request's execution, but bounded
 
 
 class SfnWorkflow:
@@ -41,6 +43,72 @@ class SfnWorkflow:
     def fail(self, token: str, error: str, cause: str) -> None:
         self._send("send_task_failure", taskToken=token, error=error, cause=cause)
 
+    # --- ops: reads and redrive ------------------------------------------------------------
+
+    def execution_arn(self, request_id: str) -> str:
+        return self._arn.replace(":stateMachine:", ":execution:") + f":{request_id}"
+
+    def _code(self, exc: Exception) -> str:
+        response: dict[str, Any] = getattr(exc, "response", {})
+        return str(response.get("Error", {}).get("Code", ""))
+
+    def describe(self, request_id: str) -> ExecutionSummary | None:
+        try:
+            found = self._sfn.describe_execution(executionArn=self.execution_arn(request_id))
+        except self._sfn.exceptions.ClientError as exc:
+            if self._code(exc) == "ExecutionDoesNotExist":
+                return None
+            raise
+        return ExecutionSummary(
+            status=found["status"],
+            started_at=found["startDate"],
+            stopped_at=found.get("stopDate"),
+            error=found.get("error"),
+            cause=found.get("cause"),
+            redrive_count=int(found.get("redriveCount", 0)),
+        )
+
+    def history(self, request_id: str) -> list[dict[str, Any]]:
+        events: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {"executionArn": self.execution_arn(request_id), "maxResults": 1000}
+        for _ in range(HISTORY_PAGES):
+            try:
+                page = self._sfn.get_execution_history(**kwargs)
+            except self._sfn.exceptions.ClientError as exc:
+                if self._code(exc) == "ExecutionDoesNotExist":
+                    raise ExecutionNotFound(request_id) from exc
+                raise
+            events.extend(dict(event) for event in page["events"])
+            if not page.get("nextToken"):
+                break
+            kwargs["nextToken"] = page["nextToken"]
+        return events
+
+    def definition(self, request_id: str) -> dict[str, Any]:
+        try:
+            found = self._sfn.describe_state_machine_for_execution(executionArn=self.execution_arn(request_id))
+        except self._sfn.exceptions.ClientError as exc:
+            if self._code(exc) == "ExecutionDoesNotExist":
+                raise ExecutionNotFound(request_id) from exc
+            raise
+        definition: dict[str, Any] = json.loads(found["definition"])
+        return definition
+
+    def redrive(self, request_id: str) -> None:
+        try:
+            self._sfn.redrive_execution(executionArn=self.execution_arn(request_id))
+        except self._sfn.exceptions.ClientError as exc:
+            code = self._code(exc)
+            if code == "ExecutionNotRedrivable":
+                raise NotRedrivable(request_id) from exc
+            if code == "ExecutionDoesNotExist":
+                raise ExecutionNotFound(request_id) from exc
+            if code.isdigit():
+                # AWS always names its errors; a bare HTTP status is an endpoint without the
+                # operation (moto 5.2 answers RedriveExecution with an HTML 500).
+                raise RedriveUnsupported(request_id) from exc
+            raise
+
 
 class S3DocumentStore:
     def __init__(self, bucket: str, client: Any | None = None) -> None:
@@ -65,8 +133,12 @@ class PowertoolsMetrics:
     Dimensions never carry personal data: outcome and reason codes only.
     """
 
+    namespace = "VentasDigitales"
+
     def outcome(self, outcome: str, reason: str | None) -> None:
         from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
-        with single_metric(name=f"Request_{outcome}", unit=MetricUnit.Count, value=1) as metric:
+        with single_metric(
+            name=f"Request_{outcome}", unit=MetricUnit.Count, value=1, namespace=self.namespace
+        ) as metric:
             metric.add_dimension(name="reason", value=reason or "none")

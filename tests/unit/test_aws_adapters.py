@@ -1,0 +1,61 @@
+"""AWS adapters on moto (in-process mock): Step Functions callbacks, S3 documents, EMF metrics."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from ventas.adapters.aws import PowertoolsMetrics, S3DocumentStore, SfnWorkflow
+from ventas.domain.errors import WorkflowNotWaiting
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        yield
+
+
+def test_an_answer_to_a_token_nobody_waits_for_is_reported_as_not_waiting(aws: None) -> None:
+    workflow = SfnWorkflow("arn:aws:states:us-east-1:123456789012:stateMachine:vd")
+    with pytest.raises(WorkflowNotWaiting):
+        workflow.resume("no-such-token", {})
+    with pytest.raises(WorkflowNotWaiting):
+        workflow.fail("no-such-token", "CustomerUnreachable", "x")
+
+
+def test_start_names_the_execution_after_the_request(aws: None) -> None:
+    sfn = boto3.client("stepfunctions")
+    definition = {"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}
+    arn = sfn.create_state_machine(
+        name="vd", definition=json.dumps(definition), roleArn="arn:aws:iam::123456789012:role/r"
+    )["stateMachineArn"]
+    execution = SfnWorkflow(arn, sfn).start("vd-20261127-abc", {"requestId": "vd-20261127-abc"})
+    assert execution.endswith(":vd-20261127-abc")
+
+
+def test_documents_are_stored_encrypted_with_their_type(aws: None) -> None:
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="docs")
+    S3DocumentStore("docs", s3).put("requests/r1/CI_ANVERSO/m1", b"%PDF", "application/pdf")
+    head = s3.head_object(Bucket="docs", Key="requests/r1/CI_ANVERSO/m1")
+    assert (head["ContentType"], head["ServerSideEncryption"]) == ("application/pdf", "aws:kms")
+
+
+def test_one_business_metric_per_outcome_with_the_reason_as_dimension(capsys: pytest.CaptureFixture[str]) -> None:
+    PowertoolsMetrics().outcome("rejected", "DEBT")
+    emf = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    (directive,) = emf["_aws"]["CloudWatchMetrics"]
+    assert directive["Metrics"] == [{"Name": "Request_rejected", "Unit": "Count"}]
+    assert (directive["Namespace"], directive["Dimensions"]) == ("VentasDigitales", [["reason"]])
+    assert (emf["reason"], emf["Request_rejected"]) == ("DEBT", [1.0])
