@@ -162,3 +162,19 @@ def test_bad_task_body_names_the_field_and_changes_nothing(driver: Driver) -> No
     assert [f["field"] for f in fields] == ["ci"]
     assert driver.stack.deps.tasks.get(task.task_id).status == TaskStatus.OPEN
     assert driver.request(request_id).ci is None
+
+
+def test_instalaciones_unreachable_hands_the_order_to_an_agent(driver: Driver) -> None:
+    phone = "+59173000010"
+    driver.stack.faults.fail("installations")
+    request_id = _lead(driver, "bm-opr-down", phone)
+    _send(driver, phone, request_id, DOCS)
+    follow_up = driver.open_task(request_id, TaskKind.INSTALLATION_FOLLOW_UP, timeout=30)
+    driver.stack.faults.heal("installations")
+    driver.complete(follow_up.task_id, "agente.jose", {"installed": True, "comment": "Coordinado por teléfono"})
+    qc = driver.open_task(request_id, TaskKind.QC_CALL)
+    driver.complete(qc.task_id, "agente.jose", {"satisfaction": 5, "comment": "Excelente"})
+    assert driver.finish(request_id)["status"] == "SUCCEEDED"
+    assert driver.request(request_id).outcome == Outcome.SOLD
+    failed = [e for e in driver.history(request_id) if e["type"] == "TaskFailed" and "BackOfficeUnavailable" in str(e)]
+    assert len(failed) == 4

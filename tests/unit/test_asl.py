@@ -59,6 +59,14 @@ def test_back_office_stages_retry_with_jitter_then_open_a_review() -> None:
         assert review["Next"] == name  # "retry" goes back to the stage
 
 
+def test_an_installations_outage_goes_to_a_person_not_to_a_failed_execution() -> None:
+    state = STATES["AwaitInstallation"]
+    assert any(r["ErrorEquals"] == ["BackOfficeUnavailable"] for r in state["Retry"])
+    (catch,) = state["Catch"]
+    assert "BackOfficeUnavailable" in catch["ErrorEquals"]
+    assert catch["Next"] == "FollowUpInstallation"
+
+
 def test_only_error_names_that_exist_are_retried_or_caught() -> None:
     for name, state in STATES.items():
         for rule in state.get("Retry", []) + state.get("Catch", []):
