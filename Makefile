@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint types unit functional bench install clean
+.PHONY: run test lint types unit infra functional bench package install clean
 
 # The virtualenv is (re)built from pyproject.toml whenever it changes.
 $(STAMP): pyproject.toml
@@ -20,7 +20,7 @@ run: $(STAMP)
 	$(PY) -m devstack.simulate $(ARGS)
 
 ## make test: lint, types and the whole suite
-test: lint types unit functional
+test: lint types unit infra functional
 
 lint: $(STAMP)
 	$(PY) -m ruff check src functions tests bench
@@ -32,8 +32,17 @@ types: $(STAMP)
 unit: $(STAMP)
 	$(PY) -m pytest tests/unit -q
 
+## make infra: the deployable template checked offline (builds it in a temporary folder)
+infra: $(STAMP)
+	$(PY) -m pytest tests/infra -q -p no:logging
+
 functional: $(STAMP)
 	$(PY) -m pytest tests/functional -q -p no:logging -n 2
+
+## make package: build/ for `sam deploy --template-file build/template.yaml` (docs/deploy.md)
+package: $(STAMP)
+	$(PY) -m devstack.package
+	$(VENV)/bin/cfn-lint -- build/template.yaml build/template.cfn.json
 
 bench: $(STAMP)
 	$(PY) -m bench.run_all

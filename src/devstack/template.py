@@ -16,6 +16,11 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "infra" / "template.yaml"
+# What the local stack provisions. A Ref to any other resource (KMS key, secrets, Cognito,
+# alarms...) resolves to "", so the code falls back to its local default (e.g. VD_PII_KEY).
+LOCAL_TYPES = frozenset(
+    {"AWS::DynamoDB::Table", "AWS::S3::Bucket", "AWS::Serverless::Function", "AWS::Serverless::StateMachine"}
+)
 
 
 class _CfnLoader(yaml.SafeLoader):
@@ -95,12 +100,20 @@ class Resolver:
             return str(params[name].get("Default", ""))
         if name in self.physical:
             return self.physical[name]
+        if self._not_local(name):
+            return ""
         raise KeyError(f"unresolved Ref {name}")
 
     def get_att(self, logical: str, attribute: str) -> str:
         if attribute == "Arn" and logical in self.arns:
             return self.arns[logical]
+        if self._not_local(logical):
+            return ""
         raise KeyError(f"unresolved GetAtt {logical}.{attribute}")
+
+    def _not_local(self, logical: str) -> bool:
+        resource = self.template.get("Resources", {}).get(logical)
+        return resource is not None and resource.get("Type") not in LOCAL_TYPES
 
     def sub(self, text: str, variables: dict[str, Any] | None = None) -> str:
         variables = variables or {}
@@ -130,10 +143,29 @@ class Resolver:
                     return self.sub(arg)
                 if key == "Fn::Join":
                     return arg[0].join(str(self.resolve(v)) for v in arg[1])
+                if key == "Fn::If":
+                    return self.resolve(arg[1] if self.condition(arg[0]) else arg[2])
             return {k: self.resolve(v) for k, v in value.items()}
         if isinstance(value, list):
             return [self.resolve(v) for v in value]
         return value
+
+    def condition(self, name: str) -> bool:
+        return self._truth(self.template.get("Conditions", {})[name])
+
+    def _truth(self, expr: dict[str, Any]) -> bool:
+        ((key, arg),) = expr.items()
+        if key == "Fn::Equals":
+            return str(self.resolve(arg[0])) == str(self.resolve(arg[1]))
+        if key == "Fn::Not":
+            return not self._truth(arg[0])
+        if key == "Fn::And":
+            return all(self._truth(a) for a in arg)
+        if key == "Fn::Or":
+            return any(self._truth(a) for a in arg)
+        if key == "Condition":
+            return self.condition(arg)
+        raise KeyError(f"unsupported condition function {key}")
 
     def resources(self, kind: str) -> dict[str, dict[str, Any]]:
         return {name: res for name, res in self.template.get("Resources", {}).items() if res.get("Type") == kind}

@@ -7,11 +7,18 @@ compresses them for local runs: with `time_scale=3600` one business hour lasts o
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import time
 from typing import Literal
 
 EfficiencyPolicy = Literal["registered", "installed", "qc_done"]
+
+WHATSAPP_TEMPLATE_LANGUAGE = "es"
+# Meta's rules: template names are lower-case letters, digits and "_"; languages as es, es_MX.
+_TEMPLATE_NAME = re.compile(r"[a-z0-9_]{1,512}")
+_TEMPLATE_LANGUAGE = re.compile(r"[a-z]{2,3}(_[A-Z]{2})?")
 
 
 def _env(name: str, default: str) -> str:
@@ -40,7 +47,13 @@ class Settings:
     documents_bucket: str = "vd-documents"
     state_machine_arn: str = ""
     pii_key: str = "local-only-pii-key"  # keyed hash of CI and phone; a secret in AWS
+    pii_key_secret: str = ""  # in AWS: the secret holding pii_key (read by ventas.bootstrap)
+    backoffice_secret: str = ""  # in AWS: the secret holding the back-office bearer tokens
     backoffice: Literal["reference", "http"] = "reference"
+    # Empty: customer messages stay in the local outbox (reference.OutboxNotifier).
+    whatsapp_phone_number_id: str = ""
+    # Message template (e.g. "requirements_request") -> (approved Meta template, language).
+    whatsapp_templates: Mapping[str, tuple[str, str]] = field(default_factory=dict, hash=False)
     time_scale: float = 1.0
     business_open: time = time(8, 30)
     business_close: time = time(18, 30)
@@ -88,9 +101,34 @@ class Settings:
             documents_bucket=_env("VD_DOCUMENTS_BUCKET", "vd-documents"),
             state_machine_arn=_env("VD_STATE_MACHINE_ARN", ""),
             pii_key=_env("VD_PII_KEY", "local-only-pii-key"),
+            pii_key_secret=_env("VD_PII_KEY_SECRET_ARN", ""),
+            backoffice_secret=_env("VD_BACKOFFICE_SECRET_ARN", ""),
             backoffice=backoffice,  # type: ignore[arg-type]
+            whatsapp_phone_number_id=_env("VD_WHATSAPP_PHONE_NUMBER_ID", "").strip(),
+            whatsapp_templates=parse_whatsapp_templates(_env("VD_WHATSAPP_TEMPLATES", "")),
             time_scale=float(_env("VD_TIME_SCALE", "1")),
             efficiency_policy=policy,  # type: ignore[arg-type]
             kpi_threshold=float(_env("VD_KPI_THRESHOLD", "95")),
             timing=timing,
         )
+
+
+def parse_whatsapp_templates(value: str) -> dict[str, tuple[str, str]]:
+    """VD_WHATSAPP_TEMPLATES: `message=approved_name[:language]`, comma separated, e.g.
+    `requirements_request=vd_requisitos,sale_done=vd_venta:es_MX` (language "es" by default).
+
+    Raises ValueError at start-up: a typo must not fall back to free-form text silently.
+    """
+    templates: dict[str, tuple[str, str]] = {}
+    for item in filter(None, (part.strip() for part in value.split(","))):
+        message, equals, target = (part.strip() for part in item.partition("="))
+        name, _, language = (part.strip() for part in target.partition(":"))
+        language = language or WHATSAPP_TEMPLATE_LANGUAGE
+        if not equals or not message or not _TEMPLATE_NAME.fullmatch(name):
+            raise ValueError(f"VD_WHATSAPP_TEMPLATES: expected message=template_name[:language], got {item!r}")
+        if not _TEMPLATE_LANGUAGE.fullmatch(language):
+            raise ValueError(f"VD_WHATSAPP_TEMPLATES: {language!r} is not a language code like es or es_MX")
+        if message in templates:
+            raise ValueError(f"VD_WHATSAPP_TEMPLATES: {message!r} is mapped twice")
+        templates[message] = (name, language)
+    return templates

@@ -15,6 +15,7 @@ from ventas.ports import (
     Clock,
     Gis,
     Installations,
+    MediaSource,
     Metrics,
     Notifier,
     RequestRepository,
@@ -48,6 +49,7 @@ class Container:
     workflow: Workflow
     documents: DocumentStore
     metrics: Metrics
+    media: MediaSource
 
     def customer_key(self, kind: str, value: str) -> str:
         """Keyed hash of a CI or phone: a lookup key that never holds the value in clear."""

@@ -3,7 +3,7 @@ and from back-office systems. Unknown fields are refused so a typo fails loudly.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -118,3 +118,10 @@ class IntakeEvent(BaseModel):
         if (self.lead is None) == (self.missed_call is None):
             raise ValueError("indique exactamente uno: lead o missed_call")
         return self
+
+
+class ReportEvent(Event):
+    """The scheduled `kpi` function's input (the EventBridge rules' Input in infra/template.yaml)."""
+
+    report: Literal["kpi", "overdue"]
+    day: date | None = None  # kpi only: another day than yesterday (a manual re-run)

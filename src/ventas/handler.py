@@ -15,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 from ventas.bootstrap import container
 from ventas.container import Container
 from ventas.domain.errors import field_errors
-from ventas.observability import bind_request, logger, tracer
+from ventas.observability import bind_request, logger, trace_handler
 from ventas.services.concurrency import retry_on_conflict
 
 M = TypeVar("M", bound=BaseModel)
@@ -50,7 +50,7 @@ def stage_handler(model: type[M]) -> Callable[[Callable[[Container, M], Any]], L
             except ValidationError as exc:  # a body validated by the service (e.g. per task kind)
                 raise InvalidInput(exc) from None
 
-        wrapped: LambdaHandler = tracer.capture_lambda_handler(logger.inject_lambda_context(clear_state=True)(handler))
+        wrapped: LambdaHandler = trace_handler(logger.inject_lambda_context(clear_state=True)(handler))
         return wrapped
 
     return decorate

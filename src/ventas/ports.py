@@ -83,6 +83,36 @@ class Workflow(Protocol):
 
     def fail(self, token: str, error: str, cause: str) -> None: ...
 
+    # Reads and redrive for ops: an execution is named after its request id.
+
+    def describe(self, request_id: str) -> ExecutionSummary | None:
+        """DescribeExecution; None when the request has no execution."""
+
+    def history(self, request_id: str) -> list[dict[str, Any]]:
+        """GetExecutionHistory, oldest first, every page (bounded by the adapter)."""
+
+    def definition(self, request_id: str) -> dict[str, Any]:
+        """The ASL the execution runs (DescribeStateMachineForExecution), parsed."""
+
+    def redrive(self, request_id: str) -> None:
+        """RedriveExecution; NotRedrivable, ExecutionNotFound or RedriveUnsupported."""
+
+
+@dataclass(frozen=True)
+class ExecutionSummary:
+    status: str  # RUNNING | SUCCEEDED | FAILED | TIMED_OUT | ABORTED | PENDING_REDRIVE
+    started_at: datetime
+    stopped_at: datetime | None = None
+    error: str | None = None
+    cause: str | None = None
+    redrive_count: int = 0
+
+
+class MediaSource(Protocol):
+    """WhatsApp media content by media id (Graph API in production)."""
+
+    def fetch(self, media_id: str) -> bytes: ...
+
 
 class RequestRepository(Protocol):
     """Requests table. Access patterns: docs/architecture.md."""
@@ -116,6 +146,9 @@ class RequestRepository(Protocol):
     def by_day(self, day: str) -> list[SaleRequest]: ...
 
     def by_order(self, order_id: str) -> SaleRequest | None: ...
+
+    def get_many(self, request_ids: Sequence[str]) -> dict[str, SaleRequest]:
+        """Several requests in one read (BatchGetItem); unknown ids are left out."""
 
 
 class TaskRepository(Protocol):

@@ -11,7 +11,7 @@ import pytest
 
 from devstack.diagram import ASL, edges, mermaid
 from devstack.template import Resolver, load_template
-from ventas.domain.errors import BackOfficeUnavailable
+from ventas.domain.errors import BackOfficeUnavailable, NotifierUnavailable
 from ventas.services import tasks
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,6 +26,7 @@ KNOWN_ERRORS = {
     "Lambda.SdkClientException",
     "Lambda.TooManyRequestsException",
     BackOfficeUnavailable.__name__,
+    NotifierUnavailable.__name__,
     tasks.CUSTOMER_UNREACHABLE,
     tasks.MANUAL_REJECTION,
     tasks.INSTALLATION_CANCELLED,
@@ -65,6 +66,15 @@ def test_an_installations_outage_goes_to_a_person_not_to_a_failed_execution() ->
     (catch,) = state["Catch"]
     assert "BackOfficeUnavailable" in catch["ErrorEquals"]
     assert catch["Next"] == "FollowUpInstallation"
+
+
+def test_every_state_that_messages_the_customer_retries_a_whatsapp_outage() -> None:
+    """Stages that send: a WhatsApp outage is retried, never taken for a back-office fault."""
+    for name in ("RequestDocuments", "RemindDocuments", "RegisterSale", "RejectSale", "AbandonRequest"):
+        retry = next(r for r in STATES[name]["Retry"] if r["ErrorEquals"] == ["NotifierUnavailable"])
+        assert retry["JitterStrategy"] == "FULL"
+        for catch in STATES[name].get("Catch", []):
+            assert "NotifierUnavailable" not in catch["ErrorEquals"]
 
 
 def test_only_error_names_that_exist_are_retried_or_caught() -> None:

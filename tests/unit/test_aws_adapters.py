@@ -44,12 +44,21 @@ def test_start_names_the_execution_after_the_request(aws: None) -> None:
     assert execution.endswith(":vd-20261127-abc")
 
 
-def test_documents_are_stored_encrypted_with_their_type(aws: None) -> None:
+def test_documents_are_stored_with_their_type_under_the_buckets_own_key(aws: None) -> None:
+    # As infra/template.yaml configures the bucket: default encryption with the stack's key.
+    key = boto3.client("kms").create_key()["KeyMetadata"]["Arn"]
     s3 = boto3.client("s3")
     s3.create_bucket(Bucket="docs")
+    s3.put_bucket_encryption(
+        Bucket="docs",
+        ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key}}]
+        },
+    )
     S3DocumentStore("docs", s3).put("requests/r1/CI_ANVERSO/m1", b"%PDF", "application/pdf")
     head = s3.head_object(Bucket="docs", Key="requests/r1/CI_ANVERSO/m1")
     assert (head["ContentType"], head["ServerSideEncryption"]) == ("application/pdf", "aws:kms")
+    assert head["SSEKMSKeyId"] == key
 
 
 def test_one_business_metric_per_outcome_with_the_reason_as_dimension(capsys: pytest.CaptureFixture[str]) -> None:

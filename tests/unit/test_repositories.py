@@ -529,7 +529,7 @@ def test_task_item_layout(client: Any) -> None:
 def test_conflicts_read_the_stored_item_when_dynamodb_does_not_return_it(
     client: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("ventas.adapters.dynamo._old_item", lambda error: None)
+    monkeypatch.setattr("ventas.adapters.dynamo.old_item", lambda error: None)
     requests = DynamoRequestRepository("vd-requests", client)
     tasks = DynamoTaskRepository("vd-tasks", client)
     requests.claim_key("customer#1", "r1")

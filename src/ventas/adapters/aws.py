@@ -118,13 +118,9 @@ class S3DocumentStore:
         self._s3 = client or boto3.client("s3")
 
     def put(self, key: str, body: bytes, content_type: str) -> None:
-        self._s3.put_object(
-            Bucket=self._bucket,
-            Key=key,
-            Body=body,
-            ContentType=content_type,
-            ServerSideEncryption="aws:kms",
-        )
+        # No ServerSideEncryption header: "aws:kms" without a key id means the AWS managed key;
+        # the bucket's default encryption applies the stack's own key (infra/template.yaml).
+        self._s3.put_object(Bucket=self._bucket, Key=key, Body=body, ContentType=content_type)
 
 
 class PowertoolsMetrics:

@@ -12,7 +12,7 @@ request        ``REQ#<request_id>``  ``META``            the SaleRequest fields 
                                                          as N) + index attributes below
 history entry  ``REQ#<request_id>``  ``HIST#<at>#<tb>``  the HistoryEntry fields
 task token     ``REQ#<request_id>``  ``TOKEN#<name>``    ``token``
-claimed key    ``KEY#<key>``         ``KEY``             ``request_id``
+claimed key    ``KEY#<key>``         ``KEY``             ``request_id``, ``expires_at`` (TTL, below)
 =============  ====================  ==================  ==========================================
 
 Index attributes of a request item (rewritten by every `save`):
@@ -53,21 +53,26 @@ in-memory adapters order and page exactly like these.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from decimal import Decimal
-from typing import TYPE_CHECKING, Any, cast
+import time
+from collections.abc import Sequence
 
-import boto3
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
+from ventas.adapters.dynamo_base import (
+    Item,
+    Table,
+    condition_failed,
+    from_item,
+    old_item,
+    string_attr,
+    table_definitions,
+    to_item,
+)
 from ventas.adapters.memory import (
     INBOX_PAGE_KEY,
     REQUEST_PAGE_KEY,
     check_day,
-    check_limit,
     decode_page,
-    encode_page,
     history_sk,
     request_keys,
     task_conflict,
@@ -77,106 +82,18 @@ from ventas.domain.errors import AlreadyExists, ConcurrentUpdate, RequestNotFoun
 from ventas.domain.models import HistoryEntry, OrderState, SaleRequest
 from ventas.domain.tasks import HumanTask, TaskStatus
 
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb.client import DynamoDBClient
-    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
-
-Item = dict[str, "AttributeValueTypeDef"]
+BATCH_GET = 100  # DynamoDB's limit of keys per BatchGetItem
+BATCH_ATTEMPTS = 5
 _REQUEST_EXTRA = frozenset({"pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "gsi3pk"})
+# The table's TTL attribute (infra/template.yaml). Only claimed keys carry it: they expire after
+# any execution that could still need them (a Standard execution lives at most a year).
+TTL_ATTRIBUTE = "expires_at"
+KEY_TTL_SECONDS = 400 * 24 * 3600
 
-__all__ = ["DynamoRequestRepository", "DynamoTaskRepository", "table_definitions"]
-
-
-# --- (de)serialisation ---------------------------------------------------------------------
-
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
+__all__ = ["KEY_TTL_SECONDS", "TTL_ATTRIBUTE", "DynamoRequestRepository", "DynamoTaskRepository", "table_definitions"]
 
 
-def _to_dynamo(value: Any) -> Any:
-    """JSON form to what TypeSerializer accepts: it refuses float, so floats become Decimal."""
-    if isinstance(value, float):
-        return Decimal(repr(value))
-    if isinstance(value, dict):
-        return {k: _to_dynamo(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_to_dynamo(v) for v in value]
-    return value
-
-
-def _from_dynamo(value: Any) -> Any:
-    """Back to JSON form: Decimal would leak into `dict[str, Any]` fields and dump as text."""
-    if isinstance(value, Decimal):
-        exponent = value.as_tuple().exponent
-        integral = isinstance(exponent, int) and exponent >= 0
-        return int(value) if integral else float(value)
-    if isinstance(value, dict):
-        return {k: _from_dynamo(v) for k, v in value.items()}
-    if isinstance(value, list | set):
-        return [_from_dynamo(v) for v in value]
-    return value
-
-
-def _item(document: Mapping[str, Any]) -> Item:
-    return {k: _serializer.serialize(_to_dynamo(v)) for k, v in document.items()}
-
-
-def _document(item: Mapping[str, Any], drop: frozenset[str] = frozenset()) -> dict[str, Any]:
-    return {k: _from_dynamo(_deserializer.deserialize(v)) for k, v in item.items() if k not in drop}
-
-
-def _s(value: str) -> AttributeValueTypeDef:
-    return {"S": value}
-
-
-def _condition_failed(error: ClientError) -> bool:
-    return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
-
-
-def _old_item(error: ClientError) -> Item | None:
-    """The stored item sent back by ReturnValuesOnConditionCheckFailure=ALL_OLD."""
-    return cast(dict[str, Any], error.response).get("Item") or None
-
-
-class _Table:
-    def __init__(self, table_name: str, client: DynamoDBClient | None = None) -> None:
-        self._table = table_name
-        self._client: DynamoDBClient = client or boto3.client("dynamodb")
-
-    def _get_item(self, key: Item) -> Item | None:
-        response = self._client.get_item(TableName=self._table, Key=key, ConsistentRead=True)
-        return response.get("Item")
-
-    def _query_all(self, **query: Any) -> list[Item]:
-        items: list[Item] = []
-        while True:
-            response = self._client.query(TableName=self._table, **query)
-            items.extend(response["Items"])
-            if "LastEvaluatedKey" not in response:
-                return items
-            query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
-
-    def _query_page(
-        self, limit: int, start: dict[str, str] | None, fields: Sequence[str], **query: Any
-    ) -> tuple[list[Item], str | None]:
-        """Up to `limit` items, and a token only if more follow (reads `limit + 1`)."""
-        check_limit(limit)
-        items: list[Item] = []
-        if start is not None:
-            query["ExclusiveStartKey"] = {k: _s(v) for k, v in start.items()}
-        while len(items) <= limit:
-            response = self._client.query(TableName=self._table, Limit=limit + 1 - len(items), **query)
-            items.extend(response["Items"])
-            if "LastEvaluatedKey" not in response:
-                break
-            query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
-        if len(items) <= limit:
-            return items, None
-        page = items[:limit]
-        return page, encode_page({f: page[-1][f]["S"] for f in fields})
-
-
-class DynamoRequestRepository(_Table):
+class DynamoRequestRepository(Table):
     """`RequestRepository` on the requests table (key design: module docstring)."""
 
     def add(self, request: SaleRequest) -> None:
@@ -187,12 +104,12 @@ class DynamoRequestRepository(_Table):
                 ConditionExpression="attribute_not_exists(pk)",
             )
         except ClientError as error:
-            if _condition_failed(error):
+            if condition_failed(error):
                 raise AlreadyExists(f"request {request.request_id} already exists") from None
             raise
 
     def get(self, request_id: str) -> SaleRequest:
-        item = self._get_item({"pk": _s(f"REQ#{request_id}"), "sk": _s("META")})
+        item = self._get_item({"pk": string_attr(f"REQ#{request_id}"), "sk": string_attr("META")})
         if item is None:
             raise RequestNotFound(request_id)
         return _request(item)
@@ -209,7 +126,7 @@ class DynamoRequestRepository(_Table):
                 ExpressionAttributeValues={":v": {"N": str(expected)}},
             )
         except ClientError as error:
-            if _condition_failed(error):
+            if condition_failed(error):
                 raise ConcurrentUpdate(request.request_id) from None
             raise
         request.version = expected + 1
@@ -217,18 +134,19 @@ class DynamoRequestRepository(_Table):
     def append_history(self, request_id: str, entry: HistoryEntry) -> None:
         document = entry.model_dump(mode="json")
         document |= {"pk": f"REQ#{request_id}", "sk": history_sk(entry.at)}
-        self._client.put_item(TableName=self._table, Item=_item(document))
+        self._client.put_item(TableName=self._table, Item=to_item(document))
 
     def history(self, request_id: str) -> list[HistoryEntry]:
         items = self._query_all(
             KeyConditionExpression="pk = :pk AND begins_with(sk, :hist)",
-            ExpressionAttributeValues={":pk": _s(f"REQ#{request_id}"), ":hist": _s("HIST#")},
+            ExpressionAttributeValues={":pk": string_attr(f"REQ#{request_id}"), ":hist": string_attr("HIST#")},
             ConsistentRead=True,
         )
-        return [HistoryEntry.model_validate(_document(i, frozenset({"pk", "sk"}))) for i in items]
+        return [HistoryEntry.model_validate(from_item(i, frozenset({"pk", "sk"}))) for i in items]
 
     def claim_key(self, key: str, request_id: str) -> str:
-        item = _item({"pk": f"KEY#{key}", "sk": "KEY", "request_id": request_id})
+        expires = int(time.time()) + KEY_TTL_SECONDS
+        item = to_item({"pk": f"KEY#{key}", "sk": "KEY", "request_id": request_id, TTL_ATTRIBUTE: expires})
         for _ in range(5):  # a bound key is only ever released, so this rarely loops
             try:
                 self._client.put_item(
@@ -239,9 +157,9 @@ class DynamoRequestRepository(_Table):
                 )
                 return request_id
             except ClientError as error:
-                if not _condition_failed(error):
+                if not condition_failed(error):
                     raise
-                bound = _old_item(error) or self._get_item({"pk": item["pk"], "sk": item["sk"]})
+                bound = old_item(error) or self._get_item({"pk": item["pk"], "sk": item["sk"]})
             if bound is not None:
                 return bound["request_id"]["S"]
             # released between our write and our read: claim it again
@@ -251,27 +169,27 @@ class DynamoRequestRepository(_Table):
         try:
             self._client.delete_item(
                 TableName=self._table,
-                Key={"pk": _s(f"KEY#{key}"), "sk": _s("KEY")},
+                Key={"pk": string_attr(f"KEY#{key}"), "sk": string_attr("KEY")},
                 ConditionExpression="request_id = :id",
-                ExpressionAttributeValues={":id": _s(request_id)},
+                ExpressionAttributeValues={":id": string_attr(request_id)},
             )
         except ClientError as error:
-            if not _condition_failed(error):  # unbound or bound to another request: keep it
+            if not condition_failed(error):  # unbound or bound to another request: keep it
                 raise
 
     def lookup_key(self, key: str) -> str | None:
-        item = self._get_item({"pk": _s(f"KEY#{key}"), "sk": _s("KEY")})
+        item = self._get_item({"pk": string_attr(f"KEY#{key}"), "sk": string_attr("KEY")})
         return None if item is None else item["request_id"]["S"]
 
     def set_token(self, request_id: str, name: str, token: str | None) -> None:
-        key = {"pk": _s(f"REQ#{request_id}"), "sk": _s(f"TOKEN#{name}")}
+        key = {"pk": string_attr(f"REQ#{request_id}"), "sk": string_attr(f"TOKEN#{name}")}
         if token is None:
             self._client.delete_item(TableName=self._table, Key=key)
         else:
-            self._client.put_item(TableName=self._table, Item={**key, "token": _s(token)})
+            self._client.put_item(TableName=self._table, Item={**key, "token": string_attr(token)})
 
     def get_token(self, request_id: str, name: str) -> str | None:
-        item = self._get_item({"pk": _s(f"REQ#{request_id}"), "sk": _s(f"TOKEN#{name}")})
+        item = self._get_item({"pk": string_attr(f"REQ#{request_id}"), "sk": string_attr(f"TOKEN#{name}")})
         return None if item is None else item["token"]["S"]
 
     def by_status(
@@ -285,7 +203,7 @@ class DynamoRequestRepository(_Table):
             REQUEST_PAGE_KEY,
             IndexName="by_status",
             KeyConditionExpression="gsi1pk = :pk",
-            ExpressionAttributeValues={":pk": _s(partition[1])},
+            ExpressionAttributeValues={":pk": string_attr(partition[1])},
             ScanIndexForward=False,
         )
         return [_request(i) for i in items], token
@@ -294,7 +212,7 @@ class DynamoRequestRepository(_Table):
         items = self._query_all(
             IndexName="by_day",
             KeyConditionExpression="gsi2pk = :pk",
-            ExpressionAttributeValues={":pk": _s(f"DAY#{check_day(day)}")},
+            ExpressionAttributeValues={":pk": string_attr(f"DAY#{check_day(day)}")},
         )
         return [_request(i) for i in items]
 
@@ -302,7 +220,7 @@ class DynamoRequestRepository(_Table):
         keys = self._query_all(
             IndexName="by_order",
             KeyConditionExpression="gsi3pk = :pk",
-            ExpressionAttributeValues={":pk": _s(f"ORDER#{order_id}")},
+            ExpressionAttributeValues={":pk": string_attr(f"ORDER#{order_id}")},
         )
         for key in keys:
             item = self._get_item({"pk": key["pk"], "sk": key["sk"]})
@@ -311,36 +229,58 @@ class DynamoRequestRepository(_Table):
                 return request
         return None
 
+    def get_many(self, request_ids: Sequence[str]) -> dict[str, SaleRequest]:
+        """BatchGetItem, 100 keys a call, consistent; unprocessed keys asked again (bounded)."""
+        found: dict[str, SaleRequest] = {}
+        ids = list(dict.fromkeys(request_ids))
+        for chunk in (ids[i : i + BATCH_GET] for i in range(0, len(ids), BATCH_GET)):
+            keys: list[Item] = [{"pk": string_attr(f"REQ#{i}"), "sk": string_attr("META")} for i in chunk]
+            for attempt in range(BATCH_ATTEMPTS):
+                response = self._client.batch_get_item(
+                    RequestItems={self._table: {"Keys": keys, "ConsistentRead": True}}
+                )
+                for item in response["Responses"].get(self._table, []):
+                    request = _request(item)
+                    found[request.request_id] = request
+                unprocessed = response.get("UnprocessedKeys") or {}
+                keys = list(unprocessed[self._table]["Keys"]) if self._table in unprocessed else []
+                if not keys:
+                    break
+                time.sleep(0.05 * 2**attempt)  # throttled: back off, as the SDK advises
+            else:
+                raise RuntimeError("BatchGetItem left keys unprocessed after retries")
+        return found
+
 
 def _request_item(request: SaleRequest) -> Item:
-    return _item(request.model_dump(mode="json") | request_keys(request))
+    return to_item(request.model_dump(mode="json") | request_keys(request))
 
 
 def _request(item: Item) -> SaleRequest:
-    return SaleRequest.model_validate(_document(item, _REQUEST_EXTRA))
+    return SaleRequest.model_validate(from_item(item, _REQUEST_EXTRA))
 
 
 def _task(item: Item) -> HumanTask:
-    return HumanTask.model_validate(_document(item, frozenset({"inbox_sk"})))
+    return HumanTask.model_validate(from_item(item, frozenset({"inbox_sk"})))
 
 
-class DynamoTaskRepository(_Table):
+class DynamoTaskRepository(Table):
     """`TaskRepository` on the tasks table (key design: module docstring)."""
 
     def add(self, task: HumanTask) -> None:
         try:
             self._client.put_item(
                 TableName=self._table,
-                Item=_item(task_document(task)),
+                Item=to_item(task_document(task)),
                 ConditionExpression="attribute_not_exists(task_id)",
             )
         except ClientError as error:
-            if _condition_failed(error):
+            if condition_failed(error):
                 raise AlreadyExists(f"task {task.task_id} already exists") from None
             raise
 
     def get(self, task_id: str) -> HumanTask:
-        item = self._get_item({"task_id": _s(task_id)})
+        item = self._get_item({"task_id": string_attr(task_id)})
         if item is None:
             raise TaskNotFound(task_id)
         return _task(item)
@@ -348,24 +288,24 @@ class DynamoTaskRepository(_Table):
     def transition(self, task: HumanTask, expected: TaskStatus, expected_assignee: str | None = None) -> None:
         condition = "#status = :expected"
         names = {"#status": "status"}
-        values = {":expected": _s(TaskStatus(expected).value)}
+        values = {":expected": string_attr(TaskStatus(expected).value)}
         if expected_assignee is not None:
             condition += " AND #assignee = :assignee"
             names["#assignee"] = "assignee"
-            values[":assignee"] = _s(expected_assignee)
+            values[":assignee"] = string_attr(expected_assignee)
         try:
             self._client.put_item(
                 TableName=self._table,
-                Item=_item(task_document(task)),
+                Item=to_item(task_document(task)),
                 ConditionExpression=condition,
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as error:
-            if not _condition_failed(error):
+            if not condition_failed(error):
                 raise
-            stored = _old_item(error) or self._get_item({"task_id": _s(task.task_id)})
+            stored = old_item(error) or self._get_item({"task_id": string_attr(task.task_id)})
             if stored is None:
                 raise TaskNotFound(task.task_id) from None
             raise task_conflict(_task(stored), task, expected_assignee) from None
@@ -382,7 +322,7 @@ class DynamoTaskRepository(_Table):
             IndexName="inbox",
             KeyConditionExpression="#status = :status",
             ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues={":status": _s(partition[1])},
+            ExpressionAttributeValues={":status": string_attr(partition[1])},
         )
         return [_task(i) for i in items], token
 
@@ -393,51 +333,9 @@ class DynamoTaskRepository(_Table):
             FilterExpression="#status IN (:open, :claimed)",
             ExpressionAttributeNames={"#status": "status"},
             ExpressionAttributeValues={
-                ":rid": _s(request_id),
-                ":open": _s(TaskStatus.OPEN.value),
-                ":claimed": _s(TaskStatus.CLAIMED.value),
+                ":rid": string_attr(request_id),
+                ":open": string_attr(TaskStatus.OPEN.value),
+                ":claimed": string_attr(TaskStatus.CLAIMED.value),
             },
         )
         return [_task(i) for i in items]
-
-
-def table_definitions(requests_table: str, tasks_table: str) -> list[dict[str, Any]]:
-    """CreateTable arguments of both tables, for tests (the SAM template is the real one)."""
-
-    def strings(*names: str) -> list[dict[str, str]]:
-        return [{"AttributeName": n, "AttributeType": "S"} for n in names]
-
-    def schema(hash_key: str, range_key: str | None = None) -> list[dict[str, str]]:
-        keys = [{"AttributeName": hash_key, "KeyType": "HASH"}]
-        return keys + ([{"AttributeName": range_key, "KeyType": "RANGE"}] if range_key else [])
-
-    def gsi(name: str, hash_key: str, range_key: str | None, projection: str) -> dict[str, Any]:
-        return {
-            "IndexName": name,
-            "KeySchema": schema(hash_key, range_key),
-            "Projection": {"ProjectionType": projection},
-        }
-
-    return [
-        {
-            "TableName": requests_table,
-            "BillingMode": "PAY_PER_REQUEST",
-            "AttributeDefinitions": strings("pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "gsi3pk"),
-            "KeySchema": schema("pk", "sk"),
-            "GlobalSecondaryIndexes": [
-                gsi("by_status", "gsi1pk", "gsi1sk", "ALL"),
-                gsi("by_day", "gsi2pk", "gsi2sk", "ALL"),
-                gsi("by_order", "gsi3pk", None, "KEYS_ONLY"),
-            ],
-        },
-        {
-            "TableName": tasks_table,
-            "BillingMode": "PAY_PER_REQUEST",
-            "AttributeDefinitions": strings("task_id", "status", "inbox_sk", "request_id", "created_at"),
-            "KeySchema": schema("task_id"),
-            "GlobalSecondaryIndexes": [
-                gsi("inbox", "status", "inbox_sk", "ALL"),
-                gsi("by_request", "request_id", "created_at", "ALL"),
-            ],
-        },
-    ]

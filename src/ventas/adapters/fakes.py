@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
-from ventas.domain.errors import WorkflowNotWaiting
+from ventas.domain.errors import ExecutionNotFound, NotRedrivable, WorkflowNotWaiting
+from ventas.ports import ExecutionSummary
+
+REDRIVABLE = frozenset({"FAILED", "TIMED_OUT", "ABORTED"})
 
 
 @dataclass
@@ -18,6 +22,10 @@ class InMemoryWorkflow:
     started: dict[str, dict[str, Any]] = field(default_factory=dict)
     waiting: set[str] = field(default_factory=set)  # tokens a wait is blocked on
     answers: list[tuple[str, str, Any]] = field(default_factory=list)  # (token, "success"|error, output/cause)
+    statuses: dict[str, str] = field(default_factory=dict)  # request id -> execution status
+    events: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    asl: dict[str, Any] = field(default_factory=dict)
+    redrives: list[str] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def start(self, request_id: str, execution_input: dict[str, Any]) -> str:
@@ -43,6 +51,37 @@ class InMemoryWorkflow:
 
     def fail(self, token: str, error: str, cause: str) -> None:
         self._answer(token, error, cause)
+
+    # Ops reads: tests set `statuses`, `events` (GetExecutionHistory shape) and `asl`.
+
+    def describe(self, request_id: str) -> ExecutionSummary | None:
+        with self._lock:
+            if request_id not in self.started:
+                return None
+            return ExecutionSummary(
+                status=self.statuses.get(request_id, "RUNNING"),
+                started_at=datetime(2026, 1, 1, tzinfo=UTC),
+                redrive_count=self.redrives.count(request_id),
+            )
+
+    def history(self, request_id: str) -> list[dict[str, Any]]:
+        if request_id not in self.started:
+            raise ExecutionNotFound(request_id)
+        return list(self.events.get(request_id, []))
+
+    def definition(self, request_id: str) -> dict[str, Any]:
+        if request_id not in self.started:
+            raise ExecutionNotFound(request_id)
+        return self.asl
+
+    def redrive(self, request_id: str) -> None:
+        with self._lock:
+            if request_id not in self.started:
+                raise ExecutionNotFound(request_id)
+            if self.statuses.get(request_id, "RUNNING") not in REDRIVABLE:
+                raise NotRedrivable(request_id)
+            self.statuses[request_id] = "RUNNING"
+            self.redrives.append(request_id)
 
 
 @dataclass

@@ -224,6 +224,11 @@ class InMemoryRequestRepository:
     def by_order(self, order_id: str) -> SaleRequest | None:
         return next((r for r in self._all() if r.order_id == order_id), None)
 
+    def get_many(self, request_ids: Sequence[str]) -> dict[str, SaleRequest]:
+        with self._lock:
+            texts = {i: self._requests[i] for i in dict.fromkeys(request_ids) if i in self._requests}
+        return {i: SaleRequest.model_validate_json(text) for i, text in texts.items()}
+
     def _all(self) -> list[SaleRequest]:
         with self._lock:
             texts = list(self._requests.values())

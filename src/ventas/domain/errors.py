@@ -11,6 +11,27 @@ class BackOfficeUnavailable(VentasError):
     """A back-office system (NAF, GIS, Smartflex, installations) did not answer: Retry, then review."""
 
 
+class NotifierUnavailable(VentasError):
+    """WhatsApp did not take a customer message (no answer, 5xx, rate limit). Its own ASL error
+    name: the notifying states retry it, and it must not open a back-office review."""
+
+
+class WhatsAppRejected(VentasError):
+    """Meta refused a customer message (a 4xx other than a rate limit), or answered outside the
+    Cloud API contract: a misconfiguration or a policy limit, not an outage, so never retried.
+    The message names Meta's error code, never the phone number or the text."""
+
+    def __init__(self, detail: str, status: int | None = None, code: int | None = None) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.code = code
+
+
+class MessageWindowClosed(WhatsAppRejected):
+    """Meta error 131047: free-form text outside the 24-hour customer-service window. Only an
+    approved template reaches the customer then (VD_WHATSAPP_TEMPLATES, docs/deploy.md)."""
+
+
 class AlreadyExists(VentasError):
     """`add` of a request or task id that is already stored."""
 
@@ -49,3 +70,23 @@ def field_errors(exc: ValidationError) -> list[dict[str, str]]:
         {"field": ".".join(str(p) for p in err["loc"]) or "body", "message": err["msg"], "type": err["type"]}
         for err in exc.errors()
     ]
+
+
+class ExecutionNotFound(VentasError):
+    """The request has no Step Functions execution (not started yet, or unknown)."""
+
+
+class NotRedrivable(VentasError):
+    """Only a failed, timed-out or aborted execution can be redriven."""
+
+
+class RedriveUnsupported(VentasError):
+    """The Step Functions endpoint does not implement RedriveExecution (moto 5.2 locally)."""
+
+
+class InvalidQuery(VentasError):
+    """A search or report parameter that cannot be answered (bad page token, range too long)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field

@@ -9,6 +9,12 @@ from ventas.domain.models import Reason
 
 WHATSAPP_LINES = "4200400, 4322205 o 4001515"
 
+# The `template` each stage passes to `Notifier.send`: one per function below. VD_WHATSAPP_TEMPLATES
+# maps these names to Meta-approved templates (docs/deploy.md).
+MESSAGE_TEMPLATES = frozenset(
+    {"requirements_request", "requirements_reminder", "sale_done", "rejection", "abandonment"}
+)
+
 
 def requirements_request(service: Service, missing: Sequence[Requirement]) -> str:
     items = "\n".join(f"• {r.label}" for r in missing)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import time
 from dataclasses import dataclass
 
 from ventas.container import Container
@@ -11,6 +12,8 @@ from ventas.domain.models import Channel, HistoryEntry, Lead, MissedCall, SaleRe
 from ventas.domain.schedule import local_day
 from ventas.observability import logger
 from ventas.services.concurrency import retry_on_conflict
+
+SETTLE_SECONDS = 3.0
 
 
 @dataclass(frozen=True)
@@ -64,20 +67,75 @@ def _join_open_request(deps: Container, lead: Lead, candidate: str) -> str | Non
     return None
 
 
-def submit_lead(deps: Container, lead: Lead, missed_call: bool = False) -> IntakeResult:
-    """Validate, de-duplicate, persist and start the workflow. Idempotent per channel lead id."""
+def _claim_lead(deps: Container, keys: list[str], candidate: str) -> tuple[str, list[str]]:
+    """Bind the lead's keys (Idempotency-Key first, then channel + lead id) to `candidate`.
+
+    Returns the request the lead belongs to and the keys this call bound. A key already bound
+    means a replay: the keys this call took are moved to the request that key names.
+    """
+    claimed: list[str] = []
+    for key in keys:
+        bound = deps.requests.claim_key(key, candidate)
+        if bound != candidate:
+            _rebind(deps, claimed, candidate, bound)
+            return bound, []
+        claimed.append(key)
+    return candidate, claimed
+
+
+def _rebind(deps: Container, keys: list[str], old: str, new: str) -> None:
+    for key in keys:
+        deps.requests.release_key(key, old)
+        deps.requests.claim_key(key, new)
+
+
+def _settled(deps: Container, key: str, bound: str) -> str:
+    """A replay's answer: the request its key names once that request exists.
+
+    Concurrent deliveries of one lead race for its key; the winner writes the request (or,
+    joining an open request, moves the key there) a few milliseconds later. Bounded wait.
+    """
+    deadline = time.monotonic() + SETTLE_SECONDS
+    while True:
+        try:
+            deps.requests.get(bound)
+            return bound
+        except RequestNotFound:
+            pass
+        current = deps.requests.lookup_key(key)
+        if current is not None and current != bound:
+            bound = current
+            continue
+        if time.monotonic() > deadline:
+            return bound  # still being written: the id is final all the same
+        time.sleep(0.02)
+
+
+def submit_lead(
+    deps: Container, lead: Lead, missed_call: bool = False, idempotency_key: str | None = None
+) -> IntakeResult:
+    """Validate, de-duplicate, persist and start the workflow.
+
+    Idempotent per channel lead id and, when given, per `idempotency_key` (already scoped to
+    the caller by the API): a replay returns the same request and never starts a second one.
+    """
     if lead.service_code and deps.catalogue.service(lead.service_code) is None:
         raise UnknownService(lead.service_code)
     now = deps.clock.now()
     candidate = new_request_id(local_day(now))
-    bound = deps.requests.claim_key(f"lead#{lead.channel.value}#{lead.channel_lead_id}", candidate)
+    keys = [f"lead#{lead.channel.value}#{lead.channel_lead_id}"]
+    if idempotency_key:
+        keys.insert(0, f"idem#{idempotency_key}")
+    bound, claimed = _claim_lead(deps, keys, candidate)
     if bound != candidate:
+        bound = _settled(deps, keys[0], bound)
         logger.info("lead replayed", extra={"request_id": bound})
         _ensure_started(deps, bound)
         return IntakeResult(bound, created=False)
 
     holder = _join_open_request(deps, lead, candidate)
     if holder is not None:
+        _rebind(deps, claimed, candidate, holder)  # replays of this lead answer the open request
         deps.requests.append_history(
             holder,
             HistoryEntry(
@@ -129,7 +187,7 @@ def submit_lead(deps: Container, lead: Lead, missed_call: bool = False) -> Intak
     return IntakeResult(candidate, created=True)
 
 
-def report_missed_call(deps: Container, call: MissedCall) -> IntakeResult:
+def report_missed_call(deps: Container, call: MissedCall, idempotency_key: str | None = None) -> IntakeResult:
     """Step 1.2: a lost IVR call becomes a request whose first step is a call-back task."""
     caller = deps.customer_key("phone", call.caller).split("#", 1)[1][:12]
     lead = Lead(
@@ -137,7 +195,7 @@ def report_missed_call(deps: Container, call: MissedCall) -> IntakeResult:
         channel_lead_id=f"missed-{call.line.value}-{call.called_at.isoformat()}-{caller}",
         phone=call.caller,
     )
-    return submit_lead(deps, lead, missed_call=True)
+    return submit_lead(deps, lead, missed_call=True, idempotency_key=idempotency_key)
 
 
 def execution_input(deps: Container, request: SaleRequest) -> dict[str, object]:

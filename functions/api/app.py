@@ -1,0 +1,31 @@
+"""Ventas Digitales HTTP API (API Gateway + Lambda, Chalice). Routes only: see chalicelib."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Chalice
+from chalicelib import channels, inbox, reports, sales, whatsapp
+from chalicelib.http import Call, Reply, normalise_errors, route
+
+from ventas.web.openapi import openapi_document
+from ventas.web.views import Health
+
+app = Chalice(app_name="ventas-digitales-api")
+app.register_middleware(normalise_errors, "http")
+for blueprint in (channels.bp, sales.bp, inbox.bp, reports.bp, whatsapp.bp):
+    app.register_blueprint(blueprint)
+
+_document: dict[str, Any] = {}
+
+
+@route(app, "health")
+def health(call: Call) -> Health:
+    return Health(status="ok")
+
+
+@route(app, "openapi")
+def openapi(call: Call) -> Reply:
+    if not _document:
+        _document.update(openapi_document())
+    return Reply(_document)

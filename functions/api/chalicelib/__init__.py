@@ -1,0 +1,1 @@
+"""The API's Chalice blueprints (Chalice packages app-local code from `chalicelib`)."""

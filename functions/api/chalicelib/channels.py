@@ -1,0 +1,48 @@
+"""Channels: leads (steps 1, 1.1, 2) and the IVR's missed calls (step 1.2)."""
+
+from __future__ import annotations
+
+import re
+
+from chalice.app import Blueprint
+
+from chalicelib.http import Call, Reply, deps, route
+from ventas.services import intake
+from ventas.services.intake import IntakeResult
+from ventas.web.errors import ApiError
+from ventas.web.spec import IDEMPOTENCY_KEY
+from ventas.web.views import Accepted
+
+bp = Blueprint(__name__)
+
+
+def _idempotency_key(call: Call) -> str | None:
+    """The header, scoped to the calling system: two systems never share a key."""
+    key = call.headers.get("idempotency-key")
+    if key is None:
+        return None
+    if not re.fullmatch(IDEMPOTENCY_KEY, key):
+        raise ApiError(
+            422,
+            "validation_error",
+            "Los datos enviados no son válidos: revise los campos indicados.",
+            [{"field": "Idempotency-Key", "message": "de 8 a 100 letras, dígitos o . _ : -", "type": "pattern"}],
+        )
+    assert call.principal is not None
+    return f"{call.principal.subject}#{key}"
+
+
+def _accepted(result: IntakeResult) -> Reply:
+    url = f"/v1/requests/{result.request_id}"
+    body = Accepted(request_id=result.request_id, status_url=url, created=result.created, joined=result.joined)
+    return Reply(body, headers={"Location": url})
+
+
+@route(bp, "submitLead")
+def submit_lead(call: Call) -> Reply:
+    return _accepted(intake.submit_lead(deps(), call.body, idempotency_key=_idempotency_key(call)))
+
+
+@route(bp, "reportMissedCall")
+def report_missed_call(call: Call) -> Reply:
+    return _accepted(intake.report_missed_call(deps(), call.body, idempotency_key=_idempotency_key(call)))

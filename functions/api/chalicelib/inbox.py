@@ -1,0 +1,48 @@
+"""Agents: the inbox, and claim / release / complete (each resumes the waiting workflow)."""
+
+from __future__ import annotations
+
+from chalice.app import Blueprint
+
+from chalicelib.http import Call, deps, route
+from ventas.domain.errors import RequestNotFound
+from ventas.domain.tasks import HumanTask
+from ventas.services import queries, tasks
+from ventas.web.views import TaskPage, TaskView, task_view
+
+bp = Blueprint(__name__)
+
+
+def _view(call: Call, task: HumanTask) -> TaskView:
+    assert call.principal is not None
+    try:
+        request = deps().requests.get(task.request_id)
+    except RequestNotFound:
+        request = None
+    return task_view(task, request, call.principal)
+
+
+@route(bp, "listTasks")
+def list_tasks(call: Call) -> TaskPage:
+    assert call.principal is not None
+    q = call.query
+    items, token = queries.inbox(deps(), q.status, q.step, q.assignee, q.limit, q.page)
+    return TaskPage(items=[task_view(i.task, i.request, call.principal) for i in items], next_page=token)
+
+
+@route(bp, "claimTask")
+def claim(call: Call) -> TaskView:
+    assert call.principal is not None
+    return _view(call, tasks.claim(deps(), call.params["task_id"], call.principal.subject))
+
+
+@route(bp, "releaseTask")
+def release(call: Call) -> TaskView:
+    assert call.principal is not None
+    return _view(call, tasks.release(deps(), call.params["task_id"], call.principal.subject))
+
+
+@route(bp, "completeTask", body="json")
+def complete(call: Call) -> TaskView:
+    assert call.principal is not None
+    return _view(call, tasks.complete(deps(), call.params["task_id"], call.principal.subject, call.body))

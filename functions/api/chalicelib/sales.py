@@ -1,0 +1,45 @@
+"""Requests as people see them: one request, search, its execution graph, redrive."""
+
+from __future__ import annotations
+
+from chalice.app import Blueprint
+
+from chalicelib.http import Call, deps, route
+from ventas.domain.execution_graph import ExecutionGraph
+from ventas.services import executions, queries
+from ventas.web.spec import RedriveView
+from ventas.web.views import RequestDetail, RequestPage, request_detail, request_summary
+
+bp = Blueprint(__name__)
+
+
+@route(bp, "getRequest")
+def get_request(call: Call) -> RequestDetail:
+    assert call.principal is not None
+    request, history = queries.get_request(deps(), call.params["request_id"])
+    return request_detail(request, history, call.principal)
+
+
+@route(bp, "searchRequests")
+def search_requests(call: Call) -> RequestPage:
+    assert call.principal is not None
+    q = call.query
+    found, token = queries.search_requests(
+        deps(),
+        queries.RequestFilter(status=q.status, step=q.step, channel=q.channel, start=q.start, end=q.end),
+        q.limit,
+        q.page,
+    )
+    return RequestPage(items=[request_summary(r, call.principal) for r in found], next_page=token)
+
+
+@route(bp, "getExecution")
+def get_execution(call: Call) -> ExecutionGraph:
+    return executions.execution_graph(deps(), call.params["request_id"])
+
+
+@route(bp, "redriveExecution")
+def redrive(call: Call) -> RedriveView:
+    assert call.principal is not None
+    summary = executions.redrive(deps(), call.params["request_id"], call.principal.subject)
+    return RedriveView(request_id=call.params["request_id"], status=summary.status, redrive_count=summary.redrive_count)

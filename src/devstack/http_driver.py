@@ -1,0 +1,308 @@
+"""Drive the local stack through its HTTP API, as channels, agents, customers and ops do.
+
+Same public methods as `devstack.driver.Driver`, but every action is an HTTP call with the
+caller's own credentials: a channel's API key, an agent's Cognito token, Meta's signed webhook
+for WhatsApp documents, an ops token for executions. Installation events still go through the
+InstallationFunction (OPR-PAS-P02 is a back-office system, not an API client). Every wait has
+a deadline.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+import requests
+
+from devstack.api_server import LocalApi, ensure_api
+from devstack.driver import InvokeError, wait_for
+from devstack.identity import DEFAULT_USERS, REGION
+from devstack.stack import LocalStack
+from ventas.domain.models import SaleRequest, Step
+from ventas.domain.tasks import TASK_STEPS, TaskKind
+from ventas.web.auth import Role
+from ventas.web.views import TaskView
+from ventas.web.whatsapp import sign
+
+TIMEOUT = (5, 30)  # connect, read: seconds
+_message_ids = itertools.count(1)
+
+
+# API error codes -> the product's error names, as the Lambda driver's InvokeError reports them.
+ERROR_TYPES = {
+    "workflow_not_waiting": "WorkflowNotWaiting",
+    "claimed_by_other": "TaskConflict",
+    "already_completed": "TaskConflict",
+    "conflict": "TaskConflict",
+    "task_not_found": "TaskNotFound",
+    "request_not_found": "RequestNotFound",
+    "unknown_service": "UnknownService",
+    "validation_error": "InvalidInput",
+}
+
+
+class ApiFailure(Exception):
+    """The API answered an error: `status`, and its `code` and Spanish `message`."""
+
+    def __init__(self, status: int, body: Any) -> None:
+        error = body.get("error", {}) if isinstance(body, dict) else {}
+        self.status = status
+        self.code = str(error.get("code", ""))
+        self.error_type = ERROR_TYPES.get(self.code, self.code)
+        self.message = str(error.get("message", body))
+        self.fields = list(error.get("fields", []))
+        super().__init__(f"{status} {self.code}: {self.message}")
+
+
+class HttpDriver:
+    def __init__(self, target: LocalStack | LocalApi, channel_system: str = "web") -> None:
+        self._stack = target.stack if isinstance(target, LocalApi) else target
+        if isinstance(target, LocalApi):
+            self.api = target
+        else:  # in the stack's process (`make run`): serve the API, tell `devstack.tokens` where
+            self.api = ensure_api(target)
+            self.api.write_state()
+        self.url = self.api.url
+        self.channel_system = channel_system
+        self._threads = threading.local()
+        self._lambda = boto3.client(
+            "lambda",
+            region_name=REGION,
+            endpoint_url=self.api.identity.endpoint,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",  # noqa: S106 - moto accepts any
+        )
+
+    @property
+    def stack(self) -> LocalStack:
+        """The stack, when this driver runs in its process (the outbox, faults, Instalaciones)."""
+        if self._stack is None:
+            raise RuntimeError("only a driver in the stack's own process sees its outbox and back office")
+        return self._stack
+
+    # --- HTTP ------------------------------------------------------------------------------
+
+    def _session(self) -> requests.Session:
+        session: requests.Session | None = getattr(self._threads, "session", None)
+        if session is None:
+            session = self._threads.session = requests.Session()
+        return session
+
+    def headers(self, role: Role, who: str | None = None) -> dict[str, str]:
+        if role == Role.CHANNEL:
+            return {"x-api-key": self.api.identity.api_keys[who or self.channel_system]}
+        return {"Authorization": "Bearer " + self.api.identity.token(who or DEFAULT_USERS[role], role)}
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        role: Role | None = None,
+        who: str | None = None,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        data: bytes | None = None,
+    ) -> Any:
+        """One API call; the JSON answer, or ApiFailure for an error status."""
+        sent = {**(self.headers(role, who) if role else {}), **(headers or {})}
+        response = self._session().request(
+            method, self.url + path, json=body if data is None else None, data=data, headers=sent, timeout=TIMEOUT
+        )
+        answer = response.json() if response.content else None
+        if response.status_code >= 400:
+            raise ApiFailure(response.status_code, answer)
+        return answer
+
+    # --- channels ----------------------------------------------------------------------------
+
+    def submit_lead(self, **lead: Any) -> str:
+        key = lead.pop("idempotency_key", None)
+        headers = {"Idempotency-Key": key} if key else None
+        system = lead["channel"] if lead.get("channel") in self.api.identity.api_keys else None
+        answer = self.call("POST", "/v1/requests", Role.CHANNEL, system, body=lead, headers=headers)
+        return str(answer["request_id"])
+
+    def missed_call(self, caller: str, line: str = "4200400", at: datetime | None = None) -> str:
+        call = {"caller": caller, "line": line, "called_at": (at or datetime.now(UTC)).isoformat()}
+        return str(self.call("POST", "/v1/missed-calls", Role.CHANNEL, "ivr", body=call)["request_id"])
+
+    # --- agents ------------------------------------------------------------------------------
+
+    def claim(self, task_id: str, agent: str) -> Any:
+        return self.call("POST", f"/v1/tasks/{task_id}/claim", Role.AGENT, agent)
+
+    def complete(self, task_id: str, agent: str, result: dict[str, Any]) -> Any:
+        return self.call("POST", f"/v1/tasks/{task_id}/complete", Role.AGENT, agent, body=result)
+
+    # --- customers (WhatsApp, through Meta's signed webhook) ----------------------------------
+
+    def whatsapp_delivery(self, payload: dict[str, Any]) -> Any:
+        data = json.dumps(payload).encode()
+        headers = {"Content-Type": "application/json", "X-Hub-Signature-256": sign(self.api.whatsapp_secret, data)}
+        return self.call("POST", "/v1/whatsapp/webhook", data=data, headers=headers)
+
+    def send_document(
+        self, phone: str, media_id: str, requirement: str | None = None, body: bytes = b"%PDF-1.4 demo"
+    ) -> Any:
+        """A document message as Meta delivers it; its content comes from the media source."""
+        message = {
+            "from": phone.lstrip("+"),
+            "id": f"wamid.local-{next(_message_ids)}",
+            "timestamp": str(int(time.time())),
+            "type": "document",
+            "document": {
+                "caption": requirement or "",
+                "filename": f"{(requirement or 'documento').lower()}.pdf",
+                "mime_type": "application/pdf",
+                "id": media_id,
+            },
+        }
+        return self.whatsapp_delivery(document_delivery([message]))
+
+    # --- Instalaciones (OPR-PAS-P02): through its Lambda, not the API ------------------------
+
+    def install(self, request_id: str, timeout: float = 20) -> str:
+        order_id = wait_for(lambda: self.request(request_id).order_id, timeout, f"order of {request_id}")
+        wait_for(
+            lambda: any(h["event"] == "installation_handed_off" for h in self._detail(request_id)["history"]),
+            timeout,
+            f"hand-off of {request_id}",
+            interval=0.1,
+        )
+        if self._stack is not None:  # keep the simulated Instalaciones queue in step
+            self.stack.deps.installations.take(order_id)
+        event = {"action": "completed", "orderId": order_id, "installedAt": datetime.now(UTC).isoformat()}
+        response = self._lambda.invoke(
+            FunctionName=self.api.functions["InstallationFunction"], Payload=json.dumps(event).encode()
+        )
+        payload = json.loads(response["Payload"].read() or b"null")
+        if response.get("FunctionError"):
+            raise InvokeError(payload.get("errorType", "Unknown"), payload.get("errorMessage", ""))
+        return str(payload["status"])
+
+    # --- reading state ------------------------------------------------------------------------
+
+    def _detail(self, request_id: str) -> Any:
+        return self.call("GET", f"/v1/requests/{request_id}", Role.AGENT)
+
+    def request(self, request_id: str) -> SaleRequest:
+        """The request as an agent reads it (CI and phone in clear), as the domain model."""
+        d = self._detail(request_id)
+        return SaleRequest(
+            request_id=d["request_id"],
+            channel=d["channel"],
+            channel_lead_id=d["channel_lead_id"],
+            status=d["state"],
+            step=Step(d["step"]["code"]),
+            created_at=d["created_at"],
+            updated_at=d["updated_at"],
+            phone=d["customer"]["phone"],
+            name=d["customer"]["name"],
+            ci=d["customer"]["ci"],
+            service_code=d["service_code"],
+            documents=[
+                {k: doc[k] for k in ("requirement", "media_id", "mime_type", "received_at")} for doc in d["documents"]
+            ],
+            order_id=d["order_id"],
+            expected_completion_date=d["expected_completion_date"],
+            installed_at=d["installed_at"],
+            qc_at=d["qc_at"],
+            satisfaction=d["satisfaction"],
+            outcome=d["outcome"],
+            reason=d["reason"],
+            joined_leads=d["joined_leads"],
+        )
+
+    def open_task(self, request_id: str, kind: TaskKind, timeout: float = 20) -> TaskView:
+        """The open task of `kind` for a request, found in the inbox (filtered by its step)."""
+
+        def probe() -> TaskView | None:
+            page: str | None = None
+            for _ in range(20):  # bounded: 20 pages of 100
+                query = f"/v1/tasks?status=open&step={TASK_STEPS[kind].value}&limit=100"
+                answer = self.call("GET", query + (f"&page={page}" if page else ""), Role.AGENT)
+                for item in answer["items"]:
+                    if item["request_id"] == request_id and item["kind"] == kind.value:
+                        return TaskView.model_validate(item)
+                page = answer["next_page"]
+                if page is None:
+                    return None
+            return None
+
+        return wait_for(probe, timeout, f"{kind.value} task of {request_id}", interval=0.1)
+
+    def graph(self, request_id: str) -> Any:
+        return self.call("GET", f"/v1/requests/{request_id}/execution", Role.OPS)
+
+    def execution(self, request_id: str) -> dict[str, Any]:
+        """DescribeExecution's main fields, read from the ops graph."""
+        graph = self.graph(request_id)
+        return {"status": graph["status"], "startDate": graph["started_at"], "stopDate": graph["stopped_at"]}
+
+    def finish(self, request_id: str, timeout: float = 30) -> dict[str, Any]:
+        def ended() -> dict[str, Any] | None:
+            described = self.execution(request_id)
+            return described if described["status"] != "RUNNING" else None
+
+        return wait_for(ended, timeout, f"end of {request_id}", interval=0.1)
+
+    def history(self, request_id: str) -> list[dict[str, Any]]:
+        """Execution events in GetExecutionHistory's shape, as far as the API shows them."""
+        events = []
+        for e in self.graph(request_id)["events"]:
+            event: dict[str, Any] = {"id": e["id"], "type": e["type"], "timestamp": e["timestamp"]}
+            if e["type"].endswith("StateEntered"):
+                event["stateEnteredEventDetails"] = {"name": e["state"]}
+            events.append(event)
+        return events
+
+    def states_entered(self, request_id: str) -> list[str]:
+        return [
+            e["stateEnteredEventDetails"]["name"] for e in self.history(request_id) if "stateEnteredEventDetails" in e
+        ]
+
+    # --- what agents, customers and the supervisor see (used by the simulated day) ----------
+
+    def inbox(self, limit: int = 200) -> list[TaskView]:
+        """The agents' inbox as an agent reads it: open tasks, due first."""
+        found: list[TaskView] = []
+        page: str | None = None
+        while len(found) < limit:
+            query = f"/v1/tasks?status=open&limit={min(100, limit - len(found))}" + (f"&page={page}" if page else "")
+            answer = self.call("GET", query, Role.AGENT)
+            found += [TaskView.model_validate(item) for item in answer["items"]]
+            page = answer["next_page"]
+            if page is None:
+                break
+        return found
+
+    def messages(self, request_id: str) -> list[str]:
+        """Templates of the WhatsApp messages the customer received (the local outbox is their phone)."""
+        return [m["template"] for m in self.stack.deps.notifier.messages_for(request_id)]
+
+    def outage(self, system: str, times: int | None = None) -> None:
+        self.stack.faults.fail(system, times)
+
+    def heal(self, system: str) -> None:
+        self.stack.faults.heal(system)
+
+
+def document_delivery(messages: list[dict[str, Any]], statuses: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """A Cloud API `messages` webhook delivery (one entry, one change)."""
+    value: dict[str, Any] = {
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "5914200400", "phone_number_id": "106540352242922"},
+        "contacts": [{"profile": {"name": "Cliente"}, "wa_id": m["from"]} for m in messages[:1]],
+        "messages": messages,
+    }
+    if statuses:
+        value["statuses"] = statuses
+    return {
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "102290129340398", "changes": [{"value": value, "field": "messages"}]}],
+    }

@@ -1,0 +1,94 @@
+"""Serve the local stack and its HTTP API until interrupted.
+
+    python -m devstack.serve [--port 8000] [--time-scale 3600] [--state build/local-stack.json]
+
+Prints the API's URL; `python -m devstack.tokens --role <role>` then issues credentials.
+The functional tests start this in a subprocess (with `--port 0`) and read the state file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from types import FrameType
+
+from devstack.api_server import STATE_FILE, LocalApi, ensure_api
+from devstack.stack import ROOT, LocalStack
+
+START_TIMEOUT = 90.0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m devstack.serve")
+    parser.add_argument("--port", type=int, default=8000, help="API port on 127.0.0.1 (0: any free port)")
+    parser.add_argument("--time-scale", default="3600", help="business seconds per real second")
+    parser.add_argument("--state", type=Path, default=STATE_FILE)
+    parser.add_argument(
+        "--param", action="append", default=[], metavar="NAME=VALUE", help="a template parameter (AgentTaskHours=24)"
+    )
+    args = parser.parse_args(argv)
+
+    parameters = dict(p.split("=", 1) for p in args.param)
+    stack = LocalStack(parameters={**parameters, "TimeScale": str(args.time_scale)}).start()
+    api = ensure_api(stack, port=args.port)
+    path = api.write_state(args.state)
+    print(f"API: {api.url}  (OpenAPI: {api.url}/v1/openapi.json)", flush=True)
+    print(f"State: {path}. Credentials: python -m devstack.tokens --role agent|supervisor|ops|channel", flush=True)
+
+    stop = threading.Event()
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, interrupt)
+    signal.signal(signal.SIGINT, interrupt)
+    stop.wait()
+    api.stop()
+    stack.stop()
+    path.unlink(missing_ok=True)
+    return 0
+
+
+@contextlib.contextmanager
+def served_in_subprocess(
+    folder: Path, time_scale: str = "3600", parameters: Mapping[str, str] | None = None
+) -> Iterator[LocalApi]:
+    """Run `python -m devstack.serve --port 0` in a child process; yield how to reach it.
+
+    `parameters` are template parameters (the waits: AgentTaskHours, ...). The child gets this
+    environment less AWS/VD/MOTO variables; its output goes to `folder/serve.log`. Bounded
+    start; the child is always stopped.
+    """
+    state = folder / "stack.json"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "VD_", "MOTO_"))}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), env.get("PYTHONPATH", "")])
+    command = [sys.executable, "-m", "devstack.serve", "--port", "0", "--time-scale", time_scale, "--state", str(state)]
+    command += [f"--param={name}={value}" for name, value in (parameters or {}).items()]
+    with (folder / "serve.log").open("wb") as log:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
+        try:
+            deadline = time.monotonic() + START_TIMEOUT
+            while not state.exists():
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the local stack did not start: see {folder / 'serve.log'}")
+                time.sleep(0.1)
+            yield LocalApi.from_state(state)
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,35 @@
+"""Infra tier: the deployable template, built offline in a temporary folder and read back.
+
+`devstack.package` builds it as `make package` does, minus the layer's third-party wheels (the
+one step that needs PyPI), so this tier runs with no network and no AWS account.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from devstack import package
+from devstack.template import load_template
+
+
+@dataclass(frozen=True)
+class Built:
+    out: Path
+    sam: dict[str, Any]  # build/template.yaml
+    cfn: dict[str, Any]  # its translation by aws-sam-translator
+
+    def resources(self, kind: str) -> dict[str, dict[str, Any]]:
+        return {k: v for k, v in self.cfn["Resources"].items() if v["Type"] == kind}
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    out = tmp_path_factory.mktemp("build")
+    package.build(out, with_dependencies=False)
+    cfn = json.loads((out / "template.cfn.json").read_text(encoding="utf-8"))
+    return Built(out, load_template(out / "template.yaml"), cfn)

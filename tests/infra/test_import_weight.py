@@ -1,0 +1,80 @@
+"""Cold starts stay small: importing a handler loads no heavy module its path does not need.
+
+Counted in a fresh interpreter (sys.modules after the import), never timed: a module that moves
+to import time fails here on any machine. bench/coldstart.py has the timings.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from devstack.template import ROOT
+
+# Loaded on first use, by the parts that need them (ventas.bootstrap), never by an import.
+HEAVY = frozenset(
+    {
+        "boto3",  # with every client: the container builds them on first use
+        "botocore.session",
+        "botocore.client",
+        "s3transfer",
+        "aws_xray_sdk",  # only where X-Ray subsegments are on (template parameter TraceSubsegments)
+        "shapely",  # the GIS zones: coverage only, on first use
+        "numpy",
+        "jwt",
+        "cryptography",
+        "chalice",
+        "urllib3",
+        "yaml",
+        "moto",
+    }
+)
+# What a handler may load at import beyond the rest, and why.
+ALLOWED = {
+    # Routes are declared at import, and people's routes verify a signed token on every call.
+    "api": frozenset({"chalice", "jwt", "cryptography"}),
+}
+HANDLERS = sorted(p.parent.name for p in (ROOT / "functions").glob("*/app.py"))
+
+PROBE = """
+import importlib.util, json, sys
+folder = sys.argv[1]
+sys.path.insert(0, folder)
+spec = importlib.util.spec_from_file_location("app", folder + "/app.py")
+module = importlib.util.module_from_spec(spec)
+sys.modules["app"] = module
+spec.loader.exec_module(module)
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def _imported(folder: Path, **environment: str) -> set[str]:
+    env = {"AWS_DEFAULT_REGION": "us-east-1", "PATH": "/usr/bin:/bin", **environment}
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, str(folder)], env=env, capture_output=True, text=True, check=True
+    )
+    return set(json.loads(done.stdout.splitlines()[-1]))
+
+
+def _heavy(modules: set[str]) -> set[str]:
+    return {h for h in HEAVY if h in modules}
+
+
+@pytest.mark.parametrize("name", HANDLERS)
+def test_a_handler_imports_no_heavy_module_it_does_not_need(name: str) -> None:
+    folder = ROOT / "functions" / name
+    # As in Lambda with the template's defaults: LAMBDA_TASK_ROOT set, subsegments off.
+    loaded = _imported(folder, LAMBDA_TASK_ROOT=str(folder), POWERTOOLS_TRACE_DISABLED="true")
+    assert _heavy(loaded) <= ALLOWED.get(name, frozenset()), f"{name} loads {_heavy(loaded)} at import"
+
+
+def test_the_xray_sdk_loads_only_where_subsegments_are_on() -> None:
+    folder = ROOT / "functions" / "eligibility"
+    off = _imported(folder, LAMBDA_TASK_ROOT=str(folder), POWERTOOLS_TRACE_DISABLED="true")
+    on = _imported(folder, LAMBDA_TASK_ROOT=str(folder), POWERTOOLS_TRACE_DISABLED="false")
+    assert "aws_xray_sdk" not in off
+    assert "aws_xray_sdk" in on

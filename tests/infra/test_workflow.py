@@ -1,0 +1,76 @@
+"""The ASL against the template: every `${...}` resolves, and the state machine may invoke
+exactly the functions its states name."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from devstack.template import ROOT
+from tests.infra.conftest import Built
+
+ASL = ROOT / "statemachine" / "ventas_digitales.asl.json"
+LAMBDA_INTEGRATIONS = {"arn:aws:states:::lambda:invoke", "arn:aws:states:::lambda:invoke.waitForTaskToken"}
+
+
+def _tasks(states: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for name, state in states.items():
+        if state["Type"] == "Task":
+            yield name, state
+        for branch in state.get("Branches", []):  # Parallel
+            yield from _tasks(branch["States"])
+        if "ItemProcessor" in state or "Iterator" in state:  # Map
+            yield from _tasks((state.get("ItemProcessor") or state["Iterator"])["States"])
+
+
+def _state_machine(built: Built) -> dict[str, Any]:
+    props: dict[str, Any] = built.cfn["Resources"]["VentasDigitalesStateMachine"]["Properties"]
+    return props
+
+
+def test_every_substitution_in_the_asl_resolves_to_a_resource_of_the_template(built: Built) -> None:
+    placeholders = set(re.findall(r"\$\{(\w+)\}", ASL.read_text(encoding="utf-8")))
+    substitutions = _state_machine(built)["DefinitionSubstitutions"]
+    assert placeholders == set(substitutions), "an ASL placeholder is undefined, or a substitution unused"
+    for name, value in substitutions.items():
+        logical, attribute = value["Fn::GetAtt"]
+        assert built.cfn["Resources"][logical]["Type"] == "AWS::Lambda::Function", name
+        assert attribute == "Arn"
+
+
+def test_the_state_machine_may_invoke_exactly_the_functions_its_states_name(built: Built) -> None:
+    definition = json.loads(ASL.read_text(encoding="utf-8"))
+    substitutions = _state_machine(built)["DefinitionSubstitutions"]
+    named = set()
+    for state, task in _tasks(definition["States"]):
+        assert task["Resource"] in LAMBDA_INTEGRATIONS, f"{state}: the role grants Lambda only"
+        placeholder = re.fullmatch(r"\$\{(\w+)\}", task["Parameters"]["FunctionName"])
+        assert placeholder, f"{state}: FunctionName must be a substitution, not a literal ARN"
+        named.add(substitutions[placeholder.group(1)]["Fn::GetAtt"][0])
+
+    role_name = _state_machine(built)["RoleArn"]["Fn::GetAtt"][0]
+    role = built.cfn["Resources"][role_name]["Properties"]
+    (statement,) = role["AssumeRolePolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "states.amazonaws.com"}
+    invokes = [
+        s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"] if "lambda:InvokeFunction" in s["Action"]
+    ]
+    (invoke,) = invokes
+    assert invoke["Action"] == "lambda:InvokeFunction"
+    granted = {resource["Fn::GetAtt"][0] for resource in invoke["Resource"]}
+    assert granted == named
+    others = {
+        a
+        for p in role["Policies"]
+        for s in p["PolicyDocument"]["Statement"]
+        for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+    } - {"lambda:InvokeFunction"}
+    assert {a.split(":")[0] for a in others} <= {"logs", "xray"}, "log delivery and tracing only"
+
+
+def test_functions_outside_the_asl_are_not_invocable_by_it(built: Built) -> None:
+    substitutions = _state_machine(built)["DefinitionSubstitutions"]
+    named = {value["Fn::GetAtt"][0] for value in substitutions.values()}
+    assert {"IntakeFunction", "KpiFunction"}.isdisjoint(named)
