@@ -141,3 +141,23 @@ class Driver:
         return [
             e["stateEnteredEventDetails"]["name"] for e in self.history(request_id) if "stateEnteredEventDetails" in e
         ]
+
+    # --- what agents, customers and the supervisor see (used by the simulated day) --------
+
+    def inbox(self, limit: int = 200) -> list[HumanTask]:
+        """The agents' inbox: open tasks, due first."""
+        tasks, _ = self.stack.deps.tasks.inbox(TaskStatus.OPEN, limit)
+        return list(tasks)
+
+    def messages(self, request_id: str) -> list[str]:
+        """Templates of the WhatsApp messages the customer of a request received, oldest first."""
+        return [m["template"] for m in self.stack.deps.notifier.messages_for(request_id)]
+
+    # --- the local back office's availability ----------------------------------------------
+
+    def outage(self, system: str, times: int | None = None) -> None:
+        """A back office (naf, gis, smartflex, installations) stops answering, as in `FaultSwitch`."""
+        self.stack.faults.fail(system, times)
+
+    def heal(self, system: str) -> None:
+        self.stack.faults.heal(system)

@@ -1,0 +1,1 @@
+"""Benchmarks of the local stack: figures for the README, not timed tests (`make bench`)."""
