@@ -213,7 +213,7 @@ class ResilientClient:
         parts = urlsplit(base_url)
         if parts.scheme not in ("https", "http") or not parts.hostname:
             raise ValueError(f"{system}: base URL must be http(s)://host[:port][/prefix]")
-        if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        if parts.scheme == "http" and not is_loopback(parts.hostname):
             raise ValueError(
                 f"{system}: plain http is only allowed on a loopback host (the token would travel in clear)"
             )
@@ -400,7 +400,7 @@ def _contract_error(system: str, route: Route, response: Response) -> BackOffice
     return BackOfficeContractError(system, str(route), detail, status=response.status, code=code)
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
     try:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import http.client
-import ipaddress
 import json
 import os
 import re
@@ -212,21 +211,14 @@ class CloudApiNotifier:
 
 
 def _checked_base(base_url: str) -> str:
+    from ventas.adapters.http_client import is_loopback  # the back-office client's rule, loaded only here
+
     parts = urllib.parse.urlsplit(base_url)
     host = parts.hostname or ""
-    secure = parts.scheme == "https" or (parts.scheme == "http" and _is_loopback(host))
+    secure = parts.scheme == "https" or (parts.scheme == "http" and is_loopback(host))
     if not host or not secure or parts.query or parts.fragment or parts.username:
         raise ValueError("the Graph API base URL must be https (plain http only on a loopback host, for tests)")
     return base_url.rstrip("/")
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _recipient(phone: str) -> str:
