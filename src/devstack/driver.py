@@ -41,11 +41,53 @@ def wait_for(probe: Callable[[], T | None], timeout: float, what: str, interval:
         time.sleep(interval)
 
 
-class Driver:
+class DriverBase:
+    """What every driver derives from `execution` and `history`, and the local stack's own
+    outbox and back office (the same whether the outside world talks Lambda or HTTP)."""
+
+    def _local(self) -> LocalStack:
+        raise NotImplementedError
+
+    def execution(self, request_id: str) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def history(self, request_id: str) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+    def finish(self, request_id: str, timeout: float = 30) -> dict[str, Any]:
+        """Wait until the execution ends; returns DescribeExecution (its main fields)."""
+
+        def ended() -> dict[str, Any] | None:
+            described = self.execution(request_id)
+            return described if described["status"] != "RUNNING" else None
+
+        return wait_for(ended, timeout, f"end of {request_id}", interval=0.1)
+
+    def states_entered(self, request_id: str) -> list[str]:
+        return [
+            e["stateEnteredEventDetails"]["name"] for e in self.history(request_id) if "stateEnteredEventDetails" in e
+        ]
+
+    def messages(self, request_id: str) -> list[str]:
+        """Templates of the WhatsApp messages the customer of a request received, oldest first."""
+        return [m["template"] for m in self._local().deps.notifier.messages_for(request_id)]
+
+    def outage(self, system: str, times: int | None = None) -> None:
+        """A back office (naf, gis, smartflex, installations) stops answering, as in `FaultSwitch`."""
+        self._local().faults.fail(system, times)
+
+    def heal(self, system: str) -> None:
+        self._local().faults.heal(system)
+
+
+class Driver(DriverBase):
     def __init__(self, stack: LocalStack) -> None:
         self.stack = stack
         self._lambda = stack.client("lambda")
         self._sfn = stack.client("stepfunctions")
+
+    def _local(self) -> LocalStack:
+        return self.stack
 
     # --- invoking functions ------------------------------------------------------------
 
@@ -112,20 +154,12 @@ class Driver:
         return wait_for(probe, timeout, f"{kind.value} task of {request_id}")
 
     def execution_arn(self, request_id: str) -> str:
-        return self.stack.state_machine_arn.replace(":stateMachine:", ":execution:") + f":{request_id}"
+        arn: str = self.stack.deps.workflow.execution_arn(request_id)  # the production adapter's rule
+        return arn
 
     def execution(self, request_id: str) -> dict[str, Any]:
         described: dict[str, Any] = self._sfn.describe_execution(executionArn=self.execution_arn(request_id))
         return described
-
-    def finish(self, request_id: str, timeout: float = 30) -> dict[str, Any]:
-        """Wait until the execution ends; returns DescribeExecution."""
-
-        def ended() -> dict[str, Any] | None:
-            described = self.execution(request_id)
-            return described if described["status"] != "RUNNING" else None
-
-        return wait_for(ended, timeout, f"end of {request_id}", interval=0.1)
 
     def history(self, request_id: str) -> list[dict[str, Any]]:
         events: list[dict[str, Any]] = []
@@ -137,27 +171,9 @@ class Driver:
                 return events
             kwargs["nextToken"] = page["nextToken"]
 
-    def states_entered(self, request_id: str) -> list[str]:
-        return [
-            e["stateEnteredEventDetails"]["name"] for e in self.history(request_id) if "stateEnteredEventDetails" in e
-        ]
-
     # --- what agents, customers and the supervisor see (used by the simulated day) --------
 
     def inbox(self, limit: int = 200) -> list[HumanTask]:
         """The agents' inbox: open tasks, due first."""
         tasks, _ = self.stack.deps.tasks.inbox(TaskStatus.OPEN, limit)
         return list(tasks)
-
-    def messages(self, request_id: str) -> list[str]:
-        """Templates of the WhatsApp messages the customer of a request received, oldest first."""
-        return [m["template"] for m in self.stack.deps.notifier.messages_for(request_id)]
-
-    # --- the local back office's availability ----------------------------------------------
-
-    def outage(self, system: str, times: int | None = None) -> None:
-        """A back office (naf, gis, smartflex, installations) stops answering, as in `FaultSwitch`."""
-        self.stack.faults.fail(system, times)
-
-    def heal(self, system: str) -> None:
-        self.stack.faults.heal(system)

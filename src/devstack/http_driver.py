@@ -20,7 +20,7 @@ import boto3
 import requests
 
 from devstack.api_server import LocalApi, ensure_api
-from devstack.driver import InvokeError, wait_for
+from devstack.driver import DriverBase, InvokeError, wait_for
 from devstack.identity import DEFAULT_USERS, REGION
 from devstack.stack import LocalStack
 from ventas.domain.models import SaleRequest, Step
@@ -59,7 +59,7 @@ class ApiFailure(Exception):
         super().__init__(f"{status} {self.code}: {self.message}")
 
 
-class HttpDriver:
+class HttpDriver(DriverBase):
     def __init__(self, target: LocalStack | LocalApi, channel_system: str = "web") -> None:
         self._stack = target.stack if isinstance(target, LocalApi) else target
         if isinstance(target, LocalApi):
@@ -77,6 +77,9 @@ class HttpDriver:
             aws_access_key_id="testing",
             aws_secret_access_key="testing",  # noqa: S106 - moto accepts any
         )
+
+    def _local(self) -> LocalStack:
+        return self.stack
 
     @property
     def stack(self) -> LocalStack:
@@ -244,13 +247,6 @@ class HttpDriver:
         graph = self.graph(request_id)
         return {"status": graph["status"], "startDate": graph["started_at"], "stopDate": graph["stopped_at"]}
 
-    def finish(self, request_id: str, timeout: float = 30) -> dict[str, Any]:
-        def ended() -> dict[str, Any] | None:
-            described = self.execution(request_id)
-            return described if described["status"] != "RUNNING" else None
-
-        return wait_for(ended, timeout, f"end of {request_id}", interval=0.1)
-
     def history(self, request_id: str) -> list[dict[str, Any]]:
         """Execution events in GetExecutionHistory's shape, as far as the API shows them."""
         events = []
@@ -260,11 +256,6 @@ class HttpDriver:
                 event["stateEnteredEventDetails"] = {"name": e["state"]}
             events.append(event)
         return events
-
-    def states_entered(self, request_id: str) -> list[str]:
-        return [
-            e["stateEnteredEventDetails"]["name"] for e in self.history(request_id) if "stateEnteredEventDetails" in e
-        ]
 
     # --- what agents, customers and the supervisor see (used by the simulated day) ----------
 
@@ -280,16 +271,6 @@ class HttpDriver:
             if page is None:
                 break
         return found
-
-    def messages(self, request_id: str) -> list[str]:
-        """Templates of the WhatsApp messages the customer received (the local outbox is their phone)."""
-        return [m["template"] for m in self.stack.deps.notifier.messages_for(request_id)]
-
-    def outage(self, system: str, times: int | None = None) -> None:
-        self.stack.faults.fail(system, times)
-
-    def heal(self, system: str) -> None:
-        self.stack.faults.heal(system)
 
 
 def document_delivery(messages: list[dict[str, Any]], statuses: list[dict[str, Any]] | None = None) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
 import json
 
@@ -38,11 +39,4 @@ def receive(call: Call) -> WebhookAck:
         # Signed by Meta but not a shape we know: acknowledged, or Meta would retry for days.
         logger.warning("whatsapp delivery not understood")
         return WebhookAck(recorded=0, duplicates=0, unknown_senders=0, ignored=1, statuses=0)
-    report = process_delivery(deps(), delivery)
-    return WebhookAck(
-        recorded=report.recorded,
-        duplicates=report.duplicates,
-        unknown_senders=report.unknown_senders,
-        ignored=report.ignored,
-        statuses=report.statuses,
-    )
+    return WebhookAck(**dataclasses.asdict(process_delivery(deps(), delivery)))
