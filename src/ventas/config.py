@@ -60,6 +60,7 @@ class Settings:
     business_days: frozenset[int] = frozenset({0, 1, 2, 3, 4, 5})  # Mon-Sat, America/La_Paz
     efficiency_policy: EfficiencyPolicy = "registered"
     kpi_threshold: float = 95.0
+    personal_data_retention_days: int = 365  # closed requests are anonymised after this
     timing: Timing = field(default_factory=Timing)
 
     def seconds(self, hours: float) -> int:
@@ -109,6 +110,7 @@ class Settings:
             time_scale=float(_env("VD_TIME_SCALE", "1")),
             efficiency_policy=policy,  # type: ignore[arg-type]
             kpi_threshold=float(_env("VD_KPI_THRESHOLD", "95")),
+            personal_data_retention_days=int(_env("VD_PERSONAL_DATA_RETENTION_DAYS", "365")),
             timing=timing,
         )
 

@@ -167,6 +167,9 @@ class TaskRepository(Protocol):
 
     def open_for(self, request_id: str) -> list[HumanTask]: ...
 
+    def for_request(self, request_id: str) -> list[HumanTask]:
+        """Every task of a request, whatever its status, oldest first (retention, erasure)."""
+
 
 class Metrics(Protocol):
     def outcome(self, outcome: str, reason: str | None) -> None: ...

@@ -44,6 +44,8 @@ WHATSAPP = _secret("WhatsAppSecret")
 CLOSING = _table("RequestsTable", "GetItem", "PutItem", "DeleteItem") | _table("TasksTable", "GetItem", "PutItem")
 CLOSING |= _index("TasksTable", "by_request") | KEY_WRITES | _secret("PiiKeySecret")
 
+ON_FAILURE = {("sqs:SendMessage", "ScheduledFailuresQueue", "")}
+
 EXPECTED: dict[str, set[Grant]] = {
     "IntakeFunction": _table("RequestsTable", "GetItem", "PutItem", "DeleteItem")
     | KEY_WRITES
@@ -72,7 +74,19 @@ EXPECTED: dict[str, set[Grant]] = {
     "QcFunction": CLOSING,
     "NotifyFunction": CLOSING | WHATSAPP,
     # Reads only: yesterday's requests by day, overdue tasks from the inbox. Metrics are log lines.
-    "KpiFunction": _index("RequestsTable", "by_day") | _index("TasksTable", "inbox") | KEY_READS,
+    # A failed run goes to the scheduled functions' on-failure queue.
+    "KpiFunction": _index("RequestsTable", "by_day") | _index("TasksTable", "inbox") | KEY_READS | ON_FAILURE,
+    # Old requests by day; a request, its customer keys (DeleteItem) and tasks; every version
+    # of its documents.
+    "RetentionFunction": _table("RequestsTable", "GetItem", "PutItem", "DeleteItem")
+    | _index("RequestsTable", "by_day")
+    | _table("TasksTable", "GetItem", "PutItem")
+    | _index("TasksTable", "by_request")
+    | {("s3:ListBucketVersions", "DocumentsBucket", "")}
+    | {(f"s3:{a}", "DocumentsBucket/requests/*", "") for a in ("DeleteObject", "DeleteObjectVersion")}
+    | KEY_WRITES
+    | _secret("PiiKeySecret")
+    | ON_FAILURE,
 }
 API = (
     _table("RequestsTable", "GetItem", "PutItem", "DeleteItem", "Query")  # Query: a request's history

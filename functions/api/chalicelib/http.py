@@ -153,9 +153,10 @@ def route(bp: Blueprint | Chalice, op_id: str, body: str = "model") -> Callable[
             assert request is not None  # set by Chalice for every HTTP event
             bind_request(params.get("request_id"))
             status = 500
+            principal = None
+            error_code = None
             try:
                 _check_params(params)
-                principal = None
                 if op.roles:
                     principal = authenticator().authenticate(request.headers, request.context or {})
                     authorize(principal, op.roles)
@@ -180,11 +181,20 @@ def route(bp: Blueprint | Chalice, op_id: str, body: str = "model") -> Callable[
                         },
                     )
                     error = ApiError(500, *FRAMEWORK[500])
+                error_code = error.code
                 response = error_response(error)
             status = response.status_code
+            # One line per call, refusals included: who (role, never the credential), what, outcome.
+            caller = ",".join(sorted(principal.roles)) if principal is not None else None
             logger.info(
                 "api call",
-                extra={"operation": op.id, "status": status, "ms": round(1000 * (time.perf_counter() - started), 1)},
+                extra={
+                    "operation": op.id,
+                    "status": status,
+                    "error": error_code,
+                    "caller": caller,
+                    "ms": round(1000 * (time.perf_counter() - started), 1),
+                },
             )
             return response
 

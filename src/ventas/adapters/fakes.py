@@ -91,6 +91,12 @@ class InMemoryDocuments:
     def put(self, key: str, body: bytes, content_type: str) -> None:
         self.objects[key] = (body, content_type)
 
+    def delete_prefix(self, prefix: str) -> int:
+        gone = [key for key in self.objects if key.startswith(prefix)]
+        for key in gone:
+            del self.objects[key]
+        return len(gone)
+
 
 @dataclass
 class RecordingMetrics:

@@ -242,6 +242,7 @@ class SaleRequest(BaseModel):
     reason: Reason | None = None
     manual_reviews: int = 0
     joined_leads: list[str] = Field(default_factory=list)
+    anonymised_at: datetime | None = None  # personal data removed (ventas.domain.privacy)
     version: int = 0  # optimistic concurrency: each save requires the version it read
 
     @property
