@@ -16,19 +16,30 @@ MESSAGE_TEMPLATES = frozenset(
 )
 
 
+def _checklist(missing: Sequence[Requirement]) -> str:
+    """One line per requirement, with the words to write in the photo's description."""
+    return "\n".join(f"• {r.label}: escriba «{r.suggested_caption}»" for r in missing)
+
+
+HOW_TO_LABEL = (
+    "Envíe cada documento en un mensaje aparte y escriba en su descripción qué documento es, "
+    "como se indica en cada punto."
+)
+
+
 def requirements_request(service: Service, missing: Sequence[Requirement]) -> str:
-    items = "\n".join(f"• {r.label}" for r in missing)
     return (
         f"Bienvenido(a) a Ventas Digitales Comteco. Para continuar con su solicitud de {service.name}, "
-        f"le pedimos enviar por este medio (WhatsApp {WHATSAPP_LINES}) los siguientes requisitos:\n{items}"
+        f"le pedimos enviar por este medio (WhatsApp {WHATSAPP_LINES}) los siguientes requisitos:\n"
+        f"{_checklist(missing)}\n{HOW_TO_LABEL}"
     )
 
 
 def requirements_reminder(service: Service, missing: Sequence[Requirement]) -> str:
-    items = "\n".join(f"• {r.label}" for r in missing)
     return (
         f"Le recordamos que su solicitud de {service.name} está pendiente. "
-        f"Aún nos falta recibir:\n{items}\nSi no los recibimos, la solicitud se cerrará."
+        f"Aún nos falta recibir:\n{_checklist(missing)}\n{HOW_TO_LABEL}\n"
+        "Si no los recibimos, la solicitud se cerrará."
     )
 
 
