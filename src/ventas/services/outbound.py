@@ -3,7 +3,9 @@
 - Once per (request, message kind): a retried stage (a Lambda retry, a conflict, a Step
   Functions Retry after a timeout) never sends the same message twice. A `message#` key marks
   the message done (sent or refused); a `sending#` lease, taken before the send, keeps two
-  attempts from sending at once and expires (`LEASE_SECONDS`) if its attempt died mid-way.
+  attempts from sending at once and expires (`LEASE_SECONDS`) if its attempt died mid-way. An
+  attempt that dies after Meta took the message but before the mark may, after the lease, send
+  it once more: at least once, never lost.
 - Recorded: the wamid Meta returns goes on the request's history (`customer_message_sent`) and
   a keyed-hash key maps it back to the request and the message kind, for the webhook's
   statuses (`message_for`). The wamid encodes the phone number: it is never a key in clear
@@ -26,7 +28,9 @@ from ventas.domain.models import HistoryEntry, SaleRequest
 from ventas.domain.tasks import TaskKind
 from ventas.observability import logger
 
-LEASE_SECONDS = 120  # longer than a send can take (two 5 s timeouts) plus the Lambda's 20 s
+# Longer than the notifying Lambdas' 20 s timeout: an attempt holding a lease older than that is
+# dead. Shorter than the ASL's NotifierUnavailable retries, so a retry after a crash goes out.
+LEASE_SECONDS = 25
 SENT = "sent"
 REFUSED = "refused"
 

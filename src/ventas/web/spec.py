@@ -226,7 +226,8 @@ OPERATIONS: tuple[Operation, ...] = (
         "completeTask",
         "POST",
         "/v1/tasks/{task_id}/complete",
-        "Complete a task; the body depends on the task's kind; the workflow resumes",
+        "Complete a task; the body depends on the task's kind; the workflow resumes "
+        "(contact_customer, document_review: recorded on the request)",
         roles=frozenset({Role.AGENT}),
         body=CompletionBody,
         response=TaskView,
@@ -255,7 +256,8 @@ OPERATIONS: tuple[Operation, ...] = (
         "receiveWebhook",
         "POST",
         "/v1/whatsapp/webhook",
-        "WhatsApp Cloud API deliveries, signed with X-Hub-Signature-256",
+        "WhatsApp Cloud API deliveries, signed with X-Hub-Signature-256; each message and status "
+        "handled on its own; 503 when some must be delivered again",
         body=WaDelivery,
         response=WebhookAck,
         errors=(401, 413, 415, 503),
