@@ -150,7 +150,7 @@ def test_delivered_and_read_are_recorded_once_and_unknown_wamids_change_nothing(
 ) -> None:
     request_id = at_step_9(api)
     status = {"id": "wamid.case003out1", "timestamp": "1796047300", "recipient_id": "59171230003"}
-    statuses = [
+    statuses: list[dict[str, Any]] = [
         {**status, "status": "sent"},
         {**status, "status": "delivered"},
         {**status, "status": "read", "timestamp": "1796047310"},
@@ -286,7 +286,7 @@ def test_text_location_and_replies_are_kept_for_the_agent_without_content_in_log
 # --- kind 1: one bad message never costs the others ------------------------------------------
 
 
-MALFORMED = {
+MALFORMED: dict[str, Any] = {
     "no sender": {"id": "wamid.m1", "timestamp": "1796047800", "type": "text", "text": {"body": "hola"}},
     "no timestamp": {"from": "59171230003", "id": "wamid.m2", "type": "text", "text": {"body": "hola"}},
     "document without its body": {
@@ -359,7 +359,7 @@ def test_a_malformed_message_is_counted_and_the_valid_document_beside_it_is_reco
 
 def test_malformed_statuses_and_envelopes_cost_nothing_else(api: Api, notifier: ScriptedNotifier) -> None:
     request_id = at_step_9(api)
-    statuses = [
+    statuses: list[dict[str, Any]] = [
         {"status": "failed", "timestamp": "1796047300"},  # no id
         {"id": "wamid.case003out1", "status": "failed", "timestamp": "1796047300", "errors": [{"code": "x"}]},
         {"id": "wamid.case003out1", "status": "delivered", "timestamp": "1796047300"},
@@ -411,7 +411,7 @@ def test_a_failed_media_download_answers_503_and_the_retry_records_it_once(api: 
 
 def test_a_database_fault_answers_503_and_the_retry_records_each_message_once(api: Api) -> None:
     request_id = at_step_9(api)
-    api.deps.requests = ThrottledHistory(  # type: ignore[assignment]
+    api.deps.requests = ThrottledHistory(
         api.deps.requests, times=1, when=lambda e: e.event == "customer_message_received"
     )
     payload = delivery(

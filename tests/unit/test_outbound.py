@@ -14,7 +14,7 @@ from ventas.adapters.whatsapp import CloudApiNotifier
 from ventas.container import Container
 from ventas.domain.errors import ConcurrentUpdate, MessageWindowClosed, NotifierUnavailable, WhatsAppRejected
 from ventas.domain.models import ReasonCode
-from ventas.domain.tasks import TaskKind
+from ventas.domain.tasks import HumanTask, TaskKind
 from ventas.services import closing, outbound, stages
 
 
@@ -33,7 +33,7 @@ def history(deps: Container, request_id: str, event: str) -> list[dict[str, obje
     return [h.detail for h in deps.requests.history(request_id) if h.event == event]
 
 
-def contact_tasks(deps: Container, request_id: str) -> list[object]:
+def contact_tasks(deps: Container, request_id: str) -> list[HumanTask]:
     return [t for t in deps.tasks.open_for(request_id) if t.kind == TaskKind.CONTACT_CUSTOMER]
 
 
