@@ -126,7 +126,13 @@ def test_a_refused_requirements_message_opens_a_contact_task_and_the_execution_w
     stack.deps.notifier = notifier
     request_id = http.submit_lead(**lead(phone))
     contact = http.open_task(request_id, TaskKind.CONTACT_CUSTOMER)
-    assert contact.context == {"cause": "message_refused", "message": "requirements_request", "meta_code": "131047"}
+    assert contact.context == {
+        "cause": "message_refused",
+        "message": "requirements_request",
+        "meta_code": "131047",
+        "message_label": "la lista de requisitos (paso 8)",
+        "reason_label": "pasaron más de 24 horas desde el último mensaje del cliente",
+    }
     assert http.execution(request_id)["status"] == "RUNNING"  # not failed: the refusal is work
     assert any(e == "customer_message_refused" for e, _ in events(http, request_id))
     for n, caption in enumerate(("carnet anverso", "carnet reverso", "factura de luz")):

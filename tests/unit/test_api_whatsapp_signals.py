@@ -106,7 +106,13 @@ def test_case_003_failed_statuses_are_recorded_warned_counted_and_open_one_conta
     assert "case003out" not in caplog.text
     (task,) = open_tasks(api, request_id, TaskKind.CONTACT_CUSTOMER)  # one call covers both failures
     assert task.token is None
-    assert task.context == {"cause": "message_failed", "message": "requirements_request", "meta_code": "131047"}
+    assert task.context == {
+        "cause": "message_failed",
+        "message": "requirements_request",
+        "meta_code": "131047",
+        "message_label": "la lista de requisitos (paso 8)",
+        "reason_label": "pasaron más de 24 horas desde el último mensaje del cliente",
+    }
     request = api.deps.requests.get(request_id)
     assert (request.status, request.step.value) == (OrderState.IN_PROGRESS, "9")  # still waiting for documents
     assert workflow(api).answers == []

@@ -52,16 +52,28 @@ def test_a_message_is_sent_once_per_kind_and_its_wamid_maps_back_to_the_request(
 
 
 @pytest.mark.parametrize(
-    ("refusal", "code"),
+    ("refusal", "code", "reason"),
     [
-        (MessageWindowClosed("outside the 24-hour window", 400, 131047), "131047"),
-        (WhatsAppRejected("the WhatsApp access token is not set"), "refused"),
-        (WhatsAppRejected("Meta error 131026", 400, 131026), "131026"),
-        (ValueError("the recipient is not an E.164 phone number"), "not_a_recipient"),
+        (
+            MessageWindowClosed("outside the 24-hour window", 400, 131047),
+            "131047",
+            "pasaron más de 24 horas desde el último mensaje del cliente",
+        ),
+        (WhatsAppRejected("the WhatsApp access token is not set"), "refused", "WhatsApp rechazó el mensaje"),
+        (
+            WhatsAppRejected("Meta error 131026", 400, 131026),
+            "131026",
+            "el número no pudo recibir el mensaje (puede no tener WhatsApp o una versión antigua)",
+        ),
+        (
+            ValueError("the recipient is not an E.164 phone number"),
+            "not_a_recipient",
+            "el número registrado no es un número de WhatsApp válido",
+        ),
     ],
 )
 def test_a_refused_requirements_message_opens_a_contact_task_and_the_wait_goes_on(
-    deps: Container, notifier: ScriptedNotifier, refusal: Exception, code: str
+    deps: Container, notifier: ScriptedNotifier, refusal: Exception, code: str, reason: str
 ) -> None:
     request_id = identified(deps)
     notifier.answers["requirements_request"] = [refusal]
@@ -71,7 +83,13 @@ def test_a_refused_requirements_message_opens_a_contact_task_and_the_wait_goes_o
     (refused,) = history(deps, request_id, "customer_message_refused")
     assert refused["template"] == "requirements_request"
     (task,) = contact_tasks(deps, request_id)
-    assert task.context == {"cause": "message_refused", "message": "requirements_request", "meta_code": code}
+    assert task.context == {
+        "cause": "message_refused",
+        "message": "requirements_request",
+        "meta_code": code,
+        "message_label": "la lista de requisitos (paso 8)",
+        "reason_label": reason,
+    }
     assert task.token is None
     assert isinstance(deps.metrics, RecordingMetrics)
     assert deps.metrics.failed_messages == [("requirements_request", code)]

@@ -24,6 +24,7 @@ import uuid
 
 from ventas.container import Container
 from ventas.domain.errors import NotifierUnavailable, WhatsAppRejected
+from ventas.domain.messages import failure_context
 from ventas.domain.models import HistoryEntry, SaleRequest
 from ventas.domain.tasks import TaskKind
 from ventas.observability import logger
@@ -111,7 +112,7 @@ def _refused(deps: Container, request: SaleRequest, kind: str, refusal: Exceptio
         TaskKind.CONTACT_CUSTOMER,
         request.request_id,
         cause=f"refused:{kind}",
-        context={"cause": "message_refused", "message": kind, "meta_code": meta_code},
+        context=failure_context("message_refused", kind, meta_code),
     )
 
 

@@ -33,6 +33,7 @@ from pydantic import TypeAdapter, ValidationError
 from ventas.container import Container
 from ventas.domain.catalogue import classify
 from ventas.domain.errors import BackOfficeUnavailable, RequestNotFound, UnknownService
+from ventas.domain.messages import failure_context
 from ventas.domain.models import HistoryEntry, Phone
 from ventas.domain.tasks import TaskKind
 from ventas.observability import logger
@@ -263,7 +264,7 @@ def _status(deps: Container, status: WaStatus, report: DeliveryReport) -> None:
             TaskKind.CONTACT_CUSTOMER,
             request_id,
             cause=f"failed:{kind}",
-            context={"cause": "message_failed", "message": kind, "meta_code": code},
+            context=failure_context("message_failed", kind, code),
         )
         report.failures += 1
     else:
