@@ -178,7 +178,7 @@ def test_delivered_and_read_are_recorded_once_and_unknown_wamids_change_nothing(
     assert "wamid" not in json.dumps(detail["history"])  # it encodes the phone
 
 
-def test_a_failed_status_after_the_request_ended_is_recorded_without_a_task(
+def test_a_failed_status_after_the_request_ended_still_opens_a_contact_task(
     api: Api, notifier: ScriptedNotifier
 ) -> None:
     request_id = at_step_9(api)
@@ -190,7 +190,8 @@ def test_a_failed_status_after_the_request_ended_is_recorded_without_a_task(
     assert ("customer_message_failed", {"template": "requirements_request", "meta_code": 131047}) in events_of(
         api, request_id
     )
-    assert api.deps.tasks.open_for(request_id) == []
+    (task,) = open_tasks(api, request_id, TaskKind.CONTACT_CUSTOMER)
+    assert task.context["cause"] == "message_failed"
 
 
 # --- case 006: the customer changed number ----------------------------------------------------

@@ -6,9 +6,10 @@ import pytest
 
 from tests.unit.test_repositories import Repos, client, repos
 from tests.unit.test_stages import CENTRO, new_request
+from tests.unit.whatsapp_fakes import ScriptedNotifier
 from ventas.adapters.fakes import InMemoryWorkflow
 from ventas.container import Container
-from ventas.domain.errors import TaskConflict
+from ventas.domain.errors import TaskConflict, WhatsAppRejected
 from ventas.domain.models import OrderState, Step
 from ventas.domain.tasks import HumanTask, TaskKind, TaskStatus
 from ventas.services import closing, event_tasks, tasks
@@ -59,13 +60,28 @@ def test_completing_a_contact_task_records_it_and_answers_no_workflow(deps: Cont
         tasks.complete(deps, done.task_id, "agente.ana", {"reached": True, "comment": "x"})
 
 
-def test_no_event_task_for_an_ended_request_and_the_end_expires_open_ones(deps: Container) -> None:
+def test_a_contact_task_outlives_the_request_and_a_review_of_an_ended_one_is_not_opened(deps: Container) -> None:
     request_id = identified(deps)
     task = contact(deps, request_id)
+    review = event_tasks.open_event_task(deps, TaskKind.DOCUMENT_REVIEW, request_id, "media-a", {"media_id": "a"})
     assert task is not None
+    assert review is not None
     closing.reject(deps, request_id)
-    assert deps.tasks.get(task.task_id).status == TaskStatus.EXPIRED
-    assert contact(deps, request_id, cause="failed:rejection") is None
+    assert deps.tasks.get(task.task_id).status == TaskStatus.OPEN  # the customer still has to be told
+    assert deps.tasks.get(review.task_id).status == TaskStatus.EXPIRED
+    assert contact(deps, request_id, cause="failed:rejection") == deps.tasks.get(task.task_id)
+    late = event_tasks.open_event_task(deps, TaskKind.DOCUMENT_REVIEW, request_id, "media-b", {"media_id": "b"})
+    assert late is None
+
+
+def test_a_refused_rejection_message_leaves_an_open_contact_task_on_the_ended_request(deps: Container) -> None:
+    request_id = identified(deps)
+    notifier = ScriptedNotifier(answers={"rejection": [WhatsAppRejected("Meta error 131026", 400, 131026)]})
+    deps.notifier = notifier
+    assert closing.reject(deps, request_id) == {"outcome": "rejected"}
+    (task,) = deps.tasks.open_for(request_id)
+    assert (task.kind, task.context["message"]) == (TaskKind.CONTACT_CUSTOMER, "rejection")
+    assert deps.requests.get(request_id).status == OrderState.REJECTED
 
 
 def test_workflow_kinds_are_not_opened_by_events(deps: Container) -> None:

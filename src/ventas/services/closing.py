@@ -5,7 +5,7 @@ from __future__ import annotations
 from ventas.container import Container
 from ventas.domain import messages
 from ventas.domain.models import OrderState, Outcome, Reason, ReasonCode, SaleRequest, Step
-from ventas.domain.tasks import TaskStatus
+from ventas.domain.tasks import TaskKind, TaskStatus
 from ventas.services.outbound import tell_customer
 from ventas.services.stages import advance
 
@@ -23,6 +23,8 @@ def _finish(deps: Container, request: SaleRequest, status: OrderState, outcome: 
     request.status = status
     request.outcome = outcome
     for task in deps.tasks.open_for(request.request_id):
+        if task.kind == TaskKind.CONTACT_CUSTOMER:
+            continue  # the customer still has to hear it, whatever the end (services.event_tasks)
         expired = task.model_copy(update={"status": TaskStatus.EXPIRED, "completed_at": now})
         deps.tasks.transition(expired, task.status)
     for kind, value in (("phone", request.phone), ("ci", request.ci)):

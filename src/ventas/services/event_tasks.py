@@ -4,6 +4,8 @@
   it failed (a webhook status, `services.whatsapp`). An agent calls the customer; completing
   records whether they were reached on the request's history. One open contact task per request:
   a second failure while it is open is recorded on the history, and the same task covers it.
+  It is opened, and stays open, after the request ended too: a rejection or an abandonment
+  message that did not arrive still has to reach the customer.
 - `document_review`: a document whose caption did not name a requirement. The agent files it;
   the checklist is evaluated again and the documents wait resumes when it is complete.
 
@@ -40,7 +42,7 @@ def event_task_id(kind: TaskKind, request_id: str, cause: str) -> str:
 def open_event_task(
     deps: Container, kind: TaskKind, request_id: str, cause: str, context: dict[str, str]
 ) -> HumanTask | None:
-    """Open (once) a tokenless task for a request; None when the request has ended.
+    """Open (once) a tokenless task for a request; None for a document review of an ended request.
 
     `cause` identifies the event (e.g. a message kind, a media id); `context` is shown to the
     agent (codes and ids only, never a phone or a CI). Due in one agent shift (Timing).
@@ -48,8 +50,8 @@ def open_event_task(
     if kind not in EVENT_KINDS:
         raise ValueError(f"{kind.value} tasks are opened by the workflow")
     request = deps.requests.get(request_id)
-    if not request.is_open:
-        return None
+    if not request.is_open and kind != TaskKind.CONTACT_CUSTOMER:
+        return None  # a document for an ended request needs nobody; a failed closing message does
     if kind == TaskKind.CONTACT_CUSTOMER:
         already = next((t for t in deps.tasks.open_for(request_id) if t.kind == kind), None)
         if already is not None:
