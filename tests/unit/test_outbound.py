@@ -13,6 +13,7 @@ from ventas.adapters.fakes import InMemoryWorkflow, RecordingMetrics
 from ventas.adapters.whatsapp import CloudApiNotifier
 from ventas.container import Container
 from ventas.domain.errors import ConcurrentUpdate, MessageWindowClosed, NotifierUnavailable, WhatsAppRejected
+from ventas.domain.messages import MESSAGE_TEMPLATES
 from ventas.domain.models import ReasonCode
 from ventas.domain.tasks import HumanTask, TaskKind
 from ventas.services import closing, outbound, stages
@@ -162,3 +163,30 @@ def test_a_conflict_after_the_rejection_message_does_not_send_it_twice(
 def workflow_wait(deps: Container, token: str) -> str:
     assert isinstance(deps.workflow, InMemoryWorkflow)
     return deps.workflow.wait(token)
+
+
+def _stage(deps: Container, request_id: str, kind: str) -> object:
+    """Run the stage that sends message `kind`, as its Lambda would."""
+    if kind == "requirements_request":
+        return stages.request_documents(deps, request_id, workflow_wait(deps, "tok-r"), reminder=False)
+    if kind == "requirements_reminder":
+        return stages.request_documents(deps, request_id, workflow_wait(deps, "tok-m"), reminder=True)
+    if kind == "sale_done":
+        return stages.register_sale(deps, request_id)
+    if kind == "rejection":
+        return closing.reject(deps, request_id)
+    return closing.abandon(deps, request_id, "States.Timeout")
+
+
+@pytest.mark.parametrize("kind", sorted(MESSAGE_TEMPLATES))
+def test_every_stage_that_messages_goes_on_when_whatsapp_refuses(
+    deps: Container, notifier: ScriptedNotifier, kind: str
+) -> None:
+    """Issue 7.6: the five notifying states end normally on a refusal, each leaving one contact task."""
+    request_id = identified(deps)
+    notifier.answers[kind] = [WhatsAppRejected("Meta error 131026", 400, 131026)]
+    _stage(deps, request_id, kind)  # no exception: the execution goes on
+    (task,) = contact_tasks(deps, request_id)
+    assert task.context["message"] == kind
+    assert [d["template"] for d in history(deps, request_id, "customer_message_refused")] == [kind]
+    assert notifier.sent == []
