@@ -24,7 +24,7 @@ from devstack.driver import DriverBase, InvokeError, wait_for
 from devstack.identity import DEFAULT_USERS, REGION
 from devstack.stack import LocalStack
 from ventas.domain.models import SaleRequest, Step
-from ventas.domain.tasks import TASK_STEPS, TaskKind
+from ventas.domain.tasks import EVENT_KINDS, TASK_STEPS, TaskKind
 from ventas.web.auth import Role
 from ventas.web.views import TaskView
 from ventas.web.whatsapp import sign
@@ -222,12 +222,14 @@ class HttpDriver(DriverBase):
         )
 
     def open_task(self, request_id: str, kind: TaskKind, timeout: float = 20) -> TaskView:
-        """The open task of `kind` for a request, found in the inbox (filtered by its step)."""
+        """The open task of `kind` for a request, found in the inbox (filtered by its step when fixed)."""
 
         def probe() -> TaskView | None:
             page: str | None = None
             for _ in range(20):  # bounded: 20 pages of 100
-                query = f"/v1/tasks?status=open&step={TASK_STEPS[kind].value}&limit=100"
+                # An event's task carries the request's step, not a fixed one: no step filter.
+                step = "" if kind in EVENT_KINDS else f"&step={TASK_STEPS[kind].value}"
+                query = f"/v1/tasks?status=open{step}&limit=100"
                 answer = self.call("GET", query + (f"&page={page}" if page else ""), Role.AGENT)
                 for item in answer["items"]:
                     if item["request_id"] == request_id and item["kind"] == kind.value:

@@ -41,6 +41,9 @@ STAGE = _table("RequestsTable", "GetItem", "PutItem") | KEY_WRITES  # read a req
 BACK_OFFICE = _secret("BackOfficeSecret")
 # The access token of customer messages: exactly the functions that send (test_template.SENDERS).
 WHATSAPP = _secret("WhatsAppSecret")
+# Senders of customer messages: a send lease (DeleteItem) and, on a refusal, a contact_customer task.
+CONTACT_TASK = _table("RequestsTable", "DeleteItem") | _table("TasksTable", "GetItem", "PutItem")
+CONTACT_TASK |= _index("TasksTable", "by_request")
 CLOSING = _table("RequestsTable", "GetItem", "PutItem", "DeleteItem") | _table("TasksTable", "GetItem", "PutItem")
 CLOSING |= _index("TasksTable", "by_request") | KEY_WRITES | _secret("PiiKeySecret")
 
@@ -53,8 +56,9 @@ EXPECTED: dict[str, set[Grant]] = {
     | _secret("PiiKeySecret"),
     "EligibilityFunction": STAGE | BACK_OFFICE,
     "CoverageFunction": STAGE | BACK_OFFICE,
-    "SaleFunction": STAGE | BACK_OFFICE | WHATSAPP,
+    "SaleFunction": STAGE | BACK_OFFICE | WHATSAPP | CONTACT_TASK | _secret("PiiKeySecret"),
     "RequirementsFunction": _table("RequestsTable", "GetItem", "PutItem", "DeleteItem")
+    | CONTACT_TASK
     | KEY_WRITES
     | DOCUMENT_PUT
     | RESUME

@@ -139,7 +139,9 @@ def test_documents_tick_the_checklist_and_the_last_one_resumes_the_wait(deps: Co
     stages.request_documents(deps, request_id, token, reminder=False)
     assert deps.requests.get_token(request_id, "documents") == token
 
-    first = events.receive_document(deps, "+59171234567", "m1", "image/jpeg", b"x", T0)  # no label: first missing
+    unsure = events.receive_document(deps, "+59171234567", "m0", "image/jpeg", b"x", T0)  # no label: no guess
+    assert (unsure.status, unsure.missing) == ("unclassified", ("CI_ANVERSO", "CI_REVERSO"))
+    first = events.receive_document(deps, "+59171234567", "m1", "image/jpeg", b"x", T0, "CI_ANVERSO")
     assert (first.status, first.missing) == ("recorded", ("CI_REVERSO",))
     dup = events.receive_document(deps, "+59171234567", "m1", "image/jpeg", b"x", T0)
     assert dup.status == "duplicate"

@@ -154,3 +154,13 @@ class PowertoolsMetrics:
             name=f"Request_{outcome}", unit=MetricUnit.Count, value=1, namespace=self.namespace
         ) as metric:
             metric.add_dimension(name="reason", value=reason or "none")
+
+    def message_failed(self, template: str, code: str) -> None:
+        """`WhatsAppMessageFailed` by message template and Meta's error code (no phone, no id)."""
+        from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+        with single_metric(
+            name="WhatsAppMessageFailed", unit=MetricUnit.Count, value=1, namespace=self.namespace
+        ) as metric:
+            metric.add_dimension(name="template", value=template)
+            metric.add_dimension(name="meta_code", value=code)

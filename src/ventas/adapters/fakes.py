@@ -101,6 +101,10 @@ class InMemoryDocuments:
 @dataclass
 class RecordingMetrics:
     outcomes: list[tuple[str, str | None]] = field(default_factory=list)
+    failed_messages: list[tuple[str, str]] = field(default_factory=list)
 
     def outcome(self, outcome: str, reason: str | None) -> None:
         self.outcomes.append((outcome, reason))
+
+    def message_failed(self, template: str, code: str) -> None:
+        self.failed_messages.append((template, code))

@@ -64,6 +64,10 @@ class UnknownService(VentasError):
     """The service code is not in the product catalogue (COM-GCM-P01)."""
 
 
+class UnknownRequirement(VentasError):
+    """The requirement code is not one of the request's service requirements (catalogue)."""
+
+
 def field_errors(exc: ValidationError) -> list[dict[str, str]]:
     """Field-level detail for systems, from a pydantic error (no input values: they may be personal)."""
     return [

@@ -21,6 +21,7 @@ from ventas.domain.errors import (
     RequestNotFound,
     TaskConflict,
     TaskNotFound,
+    UnknownRequirement,
     UnknownService,
     WorkflowNotWaiting,
     field_errors,
@@ -109,6 +110,19 @@ def from_exception(exc: Exception) -> ApiError | None:
             "unknown_service",
             "El servicio indicado no existe en el catálogo.",
             [{"field": "service_code", "message": "servicio no encontrado en el catálogo", "type": "unknown_service"}],
+        )
+    if isinstance(exc, UnknownRequirement):
+        return ApiError(
+            422,
+            "unknown_requirement",
+            "El requisito indicado no corresponde al servicio de esta solicitud.",
+            [
+                {
+                    "field": "requirement",
+                    "message": "requisito no previsto para el servicio",
+                    "type": "unknown_requirement",
+                }
+            ],
         )
     if isinstance(exc, NotRedrivable):
         return ApiError(409, "not_redrivable", "Solo se puede reanudar un proceso que falló, venció o fue detenido.")

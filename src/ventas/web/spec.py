@@ -77,11 +77,18 @@ class RedriveView(BaseModel):
 
 
 class WebhookAck(BaseModel):
-    recorded: int
-    duplicates: int
-    unknown_senders: int
-    ignored: int
-    statuses: int
+    """What a delivery came to, item by item (docs/api.md, "WhatsApp webhook")."""
+
+    recorded: int = Field(description="documents filed under a requirement")
+    unclassified: int = Field(description="documents left for an agent to classify (document_review task)")
+    duplicates: int = Field(description="items handled before: Meta redelivered them")
+    unknown_senders: int = Field(description="messages from a number without an open request")
+    ignored: int = Field(description="nothing to do: other fields, statuses of unknown messages, not WhatsApp")
+    kept: int = Field(description="other messages (text, location, replies, ...) kept on the request's history")
+    number_changes: int = Field(description="user_changed_number system messages applied")
+    malformed: int = Field(description="messages or statuses that could not be read: counted, logged by ref")
+    statuses: int = Field(description="statuses read")
+    failures: int = Field(description="failed statuses recorded on their request (contact_customer task)")
 
 
 Auth = Literal["none", "bearer", "api_key", "bearer_or_api_key", "signature", "verify_token"]
@@ -219,7 +226,8 @@ OPERATIONS: tuple[Operation, ...] = (
         "completeTask",
         "POST",
         "/v1/tasks/{task_id}/complete",
-        "Complete a task; the body depends on the task's kind; the workflow resumes",
+        "Complete a task; the body depends on the task's kind; the workflow resumes "
+        "(contact_customer, document_review: recorded on the request)",
         roles=frozenset({Role.AGENT}),
         body=CompletionBody,
         response=TaskView,
@@ -248,7 +256,8 @@ OPERATIONS: tuple[Operation, ...] = (
         "receiveWebhook",
         "POST",
         "/v1/whatsapp/webhook",
-        "WhatsApp Cloud API deliveries, signed with X-Hub-Signature-256",
+        "WhatsApp Cloud API deliveries, signed with X-Hub-Signature-256; each message and status "
+        "handled on its own; 503 when some must be delivered again",
         body=WaDelivery,
         response=WebhookAck,
         errors=(401, 413, 415, 503),

@@ -43,9 +43,12 @@ KIND_LABELS: dict[TaskKind, str] = {
     TaskKind.MANUAL_REVIEW: "Revisión manual",
     TaskKind.INSTALLATION_FOLLOW_UP: "Seguimiento de instalación",
     TaskKind.QC_CALL: "Llamada de control de calidad",
+    TaskKind.CONTACT_CUSTOMER: "Contactar al cliente por teléfono",
+    TaskKind.DOCUMENT_REVIEW: "Clasificar un documento recibido",
 }
 
-_PERSONAL_DETAIL = frozenset({"ci", "phone", "caller", "name"})
+_PERSONAL_DETAIL = frozenset({"ci", "phone", "caller", "name", "wamid"})  # a wamid encodes the phone
+_CUSTOMER_WORDS = "content"  # what a customer wrote on WhatsApp: shown to agents only
 
 
 def local(at: datetime | None) -> str | None:
@@ -202,8 +205,9 @@ def request_summary(request: SaleRequest, who: Principal) -> RequestSummary:
     return RequestSummary(**_summary_fields(request, who))
 
 
-def history_view(entry: HistoryEntry) -> HistoryView:
-    detail = {k: v for k, v in entry.detail.items() if k not in _PERSONAL_DETAIL}
+def history_view(entry: HistoryEntry, who: Principal | None = None) -> HistoryView:
+    hidden = _PERSONAL_DETAIL if who is not None and who.sees_personal_data else _PERSONAL_DETAIL | {_CUSTOMER_WORDS}
+    detail = {k: v for k, v in entry.detail.items() if k not in hidden}
     return HistoryView(
         at=entry.at, at_local=local(entry.at), step=StepView.of(entry.step), event=entry.event, detail=detail
     )
@@ -230,7 +234,7 @@ def request_detail(request: SaleRequest, history: list[HistoryEntry], who: Princ
             for d in request.documents
         ],
         joined_leads=list(request.joined_leads),
-        history=[history_view(h) for h in history],
+        history=[history_view(h, who) for h in history],
     )
 
 
