@@ -13,6 +13,7 @@ from datetime import date
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from ventas.domain.execution_graph import ExecutionGraph
 from ventas.domain.models import Channel, Lead, MissedCall, OrderState, Step
@@ -57,10 +58,21 @@ class KpiQuery(Query):
 
     @model_validator(mode="after")
     def _one_form(self) -> KpiQuery:
+        """Conflicting parameters are named, one field error each (`parameters` in the ctx)."""
         if self.day is not None and (self.start or self.end):
-            raise ValueError("indique date, o bien from y to, pero no ambos")
+            given = ["date", *(n for n, v in (("from", self.start), ("to", self.end)) if v is not None)]
+            raise PydanticCustomError(
+                "conflicting_parameters",
+                "los parámetros {names} no se pueden usar juntos: indique date, o bien from y to",
+                {"parameters": tuple(given), "names": ", ".join(given)},
+            )
         if (self.start is None) != (self.end is None):
-            raise ValueError("indique from y to juntos")
+            missing = "to" if self.end is None else "from"
+            raise PydanticCustomError(
+                "missing_parameter",
+                "falta el parámetro {missing}: indique from y to juntos",
+                {"parameters": (missing,), "missing": missing},
+            )
         return self
 
 
