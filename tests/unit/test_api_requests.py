@@ -99,7 +99,7 @@ def test_bad_input_gets_one_error_shape_and_changes_nothing(api: Api) -> None:
     assert unknown[0] == 422
     assert unknown[1]["error"]["code"] == "validation_error"
     assert unknown[1]["error"]["fields"] == [
-        {"field": "coupon", "message": "Extra inputs are not permitted", "type": "extra_forbidden"}
+        {"field": "coupon", "message": "este dato no está admitido", "type": "extra_forbidden"}
     ]
     phone = submit(api, {**LEAD, "phone": "12"})
     assert phone[0] == 422

@@ -11,7 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from ventas.domain.models import CI, Location, ReasonCode, Step, Strict
+from ventas.domain.identity import CI
+from ventas.domain.models import Location, ReasonCode, Step, Strict
 
 
 class TaskKind(StrEnum):

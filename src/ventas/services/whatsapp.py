@@ -21,7 +21,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from ventas.container import Container
 from ventas.domain.catalogue import Service
-from ventas.domain.models import Phone
+from ventas.domain.identity import Phone
 from ventas.observability import logger
 from ventas.services.events import open_request_for_phone, receive_document
 from ventas.services.stages import service_of
