@@ -21,8 +21,8 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from ventas.bootstrap import container
 from ventas.container import Container
-from ventas.domain.identity import PHONE_AREAS
 from ventas.domain.execution_graph import scrub
+from ventas.domain.identity import PHONE_AREAS
 from ventas.observability import bind_request, logger
 from ventas.web.auth import Authenticator, Principal, authorize
 from ventas.web.config import ApiSettings
