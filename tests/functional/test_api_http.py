@@ -82,12 +82,11 @@ def test_twenty_concurrent_replays_make_one_request_and_one_execution(http: Http
     keyed = lead()
     key = f"k-{uuid.uuid4().hex}"
     with ThreadPoolExecutor(20) as pool:
-        keyed_ids = list(
-            pool.map(
-                lambda n: http.submit_lead(**{**keyed, "channel_lead_id": f"x-{n}", "idempotency_key": key}), range(20)
-            )
-        )
+        keyed_ids = list(pool.map(lambda _: http.submit_lead(**{**keyed, "idempotency_key": key}), range(20)))
     assert len(set(keyed_ids)) == 1
+    with pytest.raises(ApiFailure) as reused:  # the same key with another body (IETF idempotency-key draft)
+        http.submit_lead(**{**keyed, "channel_lead_id": "other", "idempotency_key": key})
+    assert (reused.value.status, reused.value.code) == (422, "idempotency_key_reused")
     assert set(_today_requests(http)) - before == {ids[0], keyed_ids[0]}
     for request_id in (ids[0], keyed_ids[0]):
         assert http.execution(request_id)["status"] == "RUNNING"  # exactly one execution per request name

@@ -64,6 +64,19 @@ class WorkflowNotWaiting(VentasError):
     """The workflow behind a task token no longer waits for it (timed out or ended)."""
 
 
+class IdempotencyKeyReused(VentasError):
+    """An Idempotency-Key or channel lead id already used with another body (IETF
+    draft-ietf-httpapi-idempotency-key-header: 422). `field` names which one."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__(field)
+        self.field = field
+
+
+class RequestInProgress(VentasError):
+    """The first request with this key is still being created (IETF idempotency-key draft: 409)."""
+
+
 class UnknownService(VentasError):
     """The service code is not in the product catalogue (COM-GCM-P01)."""
 

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import secrets
-import time
 from dataclasses import dataclass
 
 from ventas.container import Container
-from ventas.domain.errors import RequestNotFound, UnknownService
+from ventas.domain.errors import IdempotencyKeyReused, RequestInProgress, RequestNotFound, UnknownService
 from ventas.domain.models import Channel, HistoryEntry, Lead, MissedCall, SaleRequest, Step
 from ventas.domain.schedule import local_day
 from ventas.observability import logger
 from ventas.services.concurrency import retry_on_conflict
-
-SETTLE_SECONDS = 3.0
 
 
 @dataclass(frozen=True)
@@ -67,20 +65,48 @@ def _join_open_request(deps: Container, lead: Lead, candidate: str) -> str | Non
     return None
 
 
-def _claim_lead(deps: Container, keys: list[str], candidate: str) -> tuple[str, list[str]]:
-    """Bind the lead's keys (Idempotency-Key first, then channel + lead id) to `candidate`.
+def body_fingerprint(deps: Container, lead: Lead, missed_call: bool) -> str:
+    """Keyed hash of the canonical body (the validated lead: phone in E.164, canonical CI), so
+    the same lead written two ways is one body; keyed, as the body holds a phone."""
+    canonical = json.dumps(
+        {"lead": lead.model_dump(mode="json"), "missed_call": missed_call}, sort_keys=True, separators=(",", ":")
+    )
+    return deps.customer_key("body", canonical).split("#", 1)[1]
 
-    Returns the request the lead belongs to and the keys this call bound. A key already bound
-    means a replay: the keys this call took are moved to the request that key names.
+
+def _binding(request_id: str, fingerprint: str) -> str:
+    """What a lead key is bound to: the request id and the fingerprint of the body that took it."""
+    return f"{request_id}@{fingerprint}"
+
+
+def _unbind(value: str) -> tuple[str, str | None]:
+    request_id, _, fingerprint = value.partition("@")
+    return request_id, fingerprint or None  # keys bound before fingerprints: no body to compare
+
+
+def _claim_lead(deps: Container, keys: list[str], mine: str) -> tuple[str, list[str]]:
+    """Bind the lead's keys (Idempotency-Key first, then channel + lead id) to `mine`, a binding.
+
+    Returns the binding the lead belongs to and the keys this call bound. A key already bound
+    with the same body means a replay: the keys this call took are moved to that binding. A
+    key bound with another body raises IdempotencyKeyReused (IETF idempotency-key draft: 422),
+    after giving back the keys this call took.
     """
     claimed: list[str] = []
+    fingerprint = _unbind(mine)[1]
     for key in keys:
-        bound = deps.requests.claim_key(key, candidate)
-        if bound != candidate:
-            _rebind(deps, claimed, candidate, bound)
-            return bound, []
-        claimed.append(key)
-    return candidate, claimed
+        bound = deps.requests.claim_key(key, mine)
+        if bound == mine:
+            claimed.append(key)
+            continue
+        theirs = _unbind(bound)[1]
+        if theirs is not None and theirs != fingerprint:
+            for own in claimed:
+                deps.requests.release_key(own, mine)
+            raise IdempotencyKeyReused("Idempotency-Key" if key.startswith("idem#") else "channel_lead_id")
+        _rebind(deps, claimed, mine, bound)
+        return bound, []
+    return mine, claimed
 
 
 def _rebind(deps: Container, keys: list[str], old: str, new: str) -> None:
@@ -90,25 +116,24 @@ def _rebind(deps: Container, keys: list[str], old: str, new: str) -> None:
 
 
 def _settled(deps: Container, key: str, bound: str) -> str:
-    """A replay's answer: the request its key names once that request exists.
+    """A replay's answer: the request its key names, once that request exists.
 
-    Concurrent deliveries of one lead race for its key; the winner writes the request (or,
-    joining an open request, moves the key there) a few milliseconds later. Bounded wait.
+    A key moves at most once (a lead that joins an open request), so the key is read again
+    once. A request still being written answers RequestInProgress (409: retry shortly), per
+    the IETF idempotency-key draft, instead of holding the caller.
     """
-    deadline = time.monotonic() + SETTLE_SECONDS
-    while True:
+    for _ in range(2):
+        request_id = _unbind(bound)[0]
         try:
-            deps.requests.get(bound)
-            return bound
+            deps.requests.get(request_id)
+            return request_id
         except RequestNotFound:
             pass
         current = deps.requests.lookup_key(key)
-        if current is not None and current != bound:
-            bound = current
-            continue
-        if time.monotonic() > deadline:
-            return bound  # still being written: the id is final all the same
-        time.sleep(0.02)
+        if current is None or current == bound:
+            break
+        bound = current
+    raise RequestInProgress()
 
 
 def submit_lead(
@@ -126,16 +151,18 @@ def submit_lead(
     keys = [f"lead#{lead.channel.value}#{lead.channel_lead_id}"]
     if idempotency_key:
         keys.insert(0, f"idem#{idempotency_key}")
-    bound, claimed = _claim_lead(deps, keys, candidate)
-    if bound != candidate:
-        bound = _settled(deps, keys[0], bound)
-        logger.info("lead replayed", extra={"request_id": bound})
-        _ensure_started(deps, bound)
-        return IntakeResult(bound, created=False)
+    fingerprint = body_fingerprint(deps, lead, missed_call)
+    mine = _binding(candidate, fingerprint)
+    bound, claimed = _claim_lead(deps, keys, mine)
+    if bound != mine:
+        replayed = _settled(deps, keys[0], bound)
+        logger.info("lead replayed", extra={"request_id": replayed})
+        _ensure_started(deps, replayed)
+        return IntakeResult(replayed, created=False)
 
     holder = _join_open_request(deps, lead, candidate)
     if holder is not None:
-        _rebind(deps, claimed, candidate, holder)  # replays of this lead answer the open request
+        _rebind(deps, claimed, mine, _binding(holder, fingerprint))  # replays answer the open request
         deps.requests.append_history(
             holder,
             HistoryEntry(
@@ -173,7 +200,15 @@ def submit_lead(
         location=lead.location,
         missed_call=missed_call,
     )
-    deps.requests.add(request)
+    try:
+        deps.requests.add(request)
+    except Exception:
+        # Nothing was created: give the keys back, so a retry creates it instead of a 409.
+        for key in claimed:
+            deps.requests.release_key(key, mine)
+        for key in _customer_keys(deps, lead):
+            deps.requests.release_key(f"open#{key}", candidate)
+        raise
     deps.requests.append_history(
         candidate,
         HistoryEntry(

@@ -15,9 +15,11 @@ from pydantic import BaseModel, ValidationError
 from ventas.domain.errors import (
     BackOfficeUnavailable,
     ExecutionNotFound,
+    IdempotencyKeyReused,
     InvalidQuery,
     NotRedrivable,
     RedriveUnsupported,
+    RequestInProgress,
     RequestNotFound,
     TaskConflict,
     TaskNotFound,
@@ -102,6 +104,20 @@ def from_exception(exc: Exception) -> ApiError | None:
     if isinstance(exc, WorkflowNotWaiting):
         return ApiError(
             410, "workflow_not_waiting", "El plazo de esta tarea venció: el proceso ya no espera su respuesta."
+        )
+    if isinstance(exc, IdempotencyKeyReused):
+        return ApiError(
+            422,
+            "idempotency_key_reused",
+            "Esta clave ya se usó para otra solicitud con datos distintos: use una clave nueva para datos nuevos.",
+            [{"field": exc.field, "message": "ya usado con otros datos", "type": "idempotency_key_reused"}],
+        )
+    if isinstance(exc, RequestInProgress):
+        return ApiError(
+            409,
+            "request_in_progress",
+            "La primera solicitud con esta clave todavía se está registrando. Intente nuevamente en unos segundos.",
+            headers={"Retry-After": "1"},
         )
     if isinstance(exc, UnknownService):
         return ApiError(

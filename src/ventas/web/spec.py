@@ -141,12 +141,15 @@ OPERATIONS: tuple[Operation, ...] = (
         "submitLead",
         "POST",
         "/v1/requests",
-        "A channel hands over a lead (steps 1, 1.1, 2); idempotent per channel lead id or Idempotency-Key",
+        (
+            "A channel hands over a lead (steps 1, 1.1, 2); idempotent per channel lead id or Idempotency-Key: "
+            "the same key with another body answers 422, while the first is being created 409"
+        ),
         roles=frozenset({Role.CHANNEL}),
         body=Lead,
         response=Accepted,
         status=202,
-        errors=(400, 401, 403, 413, 415, 422),
+        errors=(400, 401, 403, 409, 413, 415, 422),
         headers={"Idempotency-Key": IDEMPOTENCY_KEY},
     ),
     Operation(
@@ -158,7 +161,7 @@ OPERATIONS: tuple[Operation, ...] = (
         body=MissedCall,
         response=Accepted,
         status=202,
-        errors=(400, 401, 403, 413, 415, 422),
+        errors=(400, 401, 403, 409, 413, 415, 422),
         headers={"Idempotency-Key": IDEMPOTENCY_KEY},
     ),
     Operation(

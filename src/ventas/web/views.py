@@ -103,6 +103,7 @@ class RequestSummary(BaseModel):
     state: OrderState
     step: StepView
     channel: str
+    channel_lead_id: str = Field(description="the channel's own id of the lead that created the request")
     service_code: str | None
     created_at: datetime
     created_at_local: str | None
@@ -113,7 +114,6 @@ class RequestSummary(BaseModel):
 
 
 class RequestDetail(RequestSummary):
-    channel_lead_id: str
     order_id: str | None = Field(description="Smartflex order (TMF622 externalId)")
     expected_completion_date: datetime | None = Field(description="step 11.1: 2 to 15 days after registration")
     expected_completion_date_local: str | None
@@ -188,6 +188,7 @@ def _summary_fields(request: SaleRequest, who: Principal) -> dict[str, Any]:
         "state": request.status,
         "step": StepView.of(request.step),
         "channel": request.channel.value,
+        "channel_lead_id": request.channel_lead_id,
         "service_code": request.service_code,
         "created_at": request.created_at,
         "created_at_local": local(request.created_at),
@@ -212,7 +213,6 @@ def history_view(entry: HistoryEntry) -> HistoryView:
 def request_detail(request: SaleRequest, history: list[HistoryEntry], who: Principal) -> RequestDetail:
     return RequestDetail(
         **_summary_fields(request, who),
-        channel_lead_id=request.channel_lead_id,
         order_id=request.order_id,
         expected_completion_date=request.expected_completion_date,
         expected_completion_date_local=local(request.expected_completion_date),
