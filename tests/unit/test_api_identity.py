@@ -155,3 +155,35 @@ def test_the_same_ci_written_two_ways_hashes_alike(api: Api) -> None:
     assert body(second)["request_id"] == request_id
     key = api.deps.customer_key("ci", "1234567 SC")
     assert api.deps.requests.lookup_key(f"open#{key}") == request_id
+
+
+@pytest.mark.parametrize(
+    ("called_at", "status"),
+    [
+        ("2026-11-24T10:00:00-04:00", 202),  # now, in La Paz
+        ("2026-11-24T10:01:30-04:00", 202),  # within the IVR's clock skew
+        ("2026-11-24T10:05:00-04:00", 422),
+        ("2026-11-25T09:00:00-04:00", 422),
+        ("2027-01-01T00:00:00Z", 422),
+    ],
+)
+def test_a_missed_call_in_the_future_is_refused_in_spanish(api: Api, called_at: str, status: int) -> None:
+    call = {"caller": "+59171234567", "line": "4322205", "called_at": called_at}
+    response = submit(api, call, "/v1/missed-calls", who="ivr")
+    assert response.status_code == status
+    if status == 422:
+        (error,) = body(response)["error"]["fields"]
+        assert error["field"] == "called_at"
+        assert "futuro" in error["message"]
+        assert api.deps.workflow.started == {}  # type: ignore[attr-defined]
+
+
+def test_a_missed_call_without_its_offset_is_refused(api: Api) -> None:
+    call = {"caller": "+59171234567", "line": "4322205", "called_at": "2026-11-24T09:00:00"}
+    response = submit(api, call, "/v1/missed-calls", who="ivr")
+    assert response.status_code == 422
+    (error,) = body(response)["error"]["fields"]
+    assert (error["field"], error["message"]) == (
+        "called_at",
+        "indique la zona horaria (ejemplo: 2026-11-30T10:15:00-04:00)",
+    )

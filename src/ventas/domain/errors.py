@@ -73,6 +73,15 @@ class IdempotencyKeyReused(VentasError):
         self.field = field
 
 
+class InvalidValue(VentasError):
+    """A well-formed value the procedure cannot accept (e.g. a missed call in the future): 422
+    on `field`, with a Spanish message."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 class RequestInProgress(VentasError):
     """The first request with this key is still being created (IETF idempotency-key draft: 409)."""
 

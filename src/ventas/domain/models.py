@@ -10,7 +10,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from ventas.domain.identity import CI, IvrPhone, Phone  # identity formats: ventas.domain.identity
 
@@ -67,8 +67,9 @@ class Step(StrEnum):
     SALE = "10"
     CONFIRMATION = "11"
     INSTALLATION = "12"
-    QC = "13"
-    CLOSED = "13.1"
+    QC = "13"  # the QC call is scheduled (the workflow's Wait state)
+    QC_CALL = "13.1"  # an agent calls the customer, "concluyendo el procedimiento"
+    CLOSED = "13.1"  # alias of QC_CALL: a sold request ends at 13.1
     REJECTION = "14"
 
 
@@ -168,7 +169,7 @@ class MissedCall(Strict):
 
     caller: IvrPhone
     line: IvrLine
-    called_at: datetime
+    called_at: AwareDatetime  # with its offset (La Paz -04:00); not in the future (services.intake)
 
 
 class Document(BaseModel):

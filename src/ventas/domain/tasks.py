@@ -21,7 +21,7 @@ class TaskKind(StrEnum):
     LOCATION = "location"  # 5
     MANUAL_REVIEW = "manual_review"  # a back office stayed down after the retries
     INSTALLATION_FOLLOW_UP = "installation_follow_up"  # 12, when the installation is overdue
-    QC_CALL = "qc_call"  # 13, 13.1
+    QC_CALL = "qc_call"  # 13.1 (after the Wait of step 13)
 
 
 class TaskStatus(StrEnum):
@@ -37,7 +37,7 @@ TASK_STEPS: dict[TaskKind, Step] = {
     TaskKind.LOCATION: Step.LOCATION,
     TaskKind.MANUAL_REVIEW: Step.SALE,
     TaskKind.INSTALLATION_FOLLOW_UP: Step.INSTALLATION,
-    TaskKind.QC_CALL: Step.QC,
+    TaskKind.QC_CALL: Step.QC_CALL,  # 13.1, as the workflow's QcCall state
 }
 
 INSTRUCTIONS: dict[TaskKind, str] = {

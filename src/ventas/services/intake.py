@@ -5,13 +5,22 @@ from __future__ import annotations
 import json
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 
 from ventas.container import Container
-from ventas.domain.errors import IdempotencyKeyReused, RequestInProgress, RequestNotFound, UnknownService
+from ventas.domain.errors import (
+    IdempotencyKeyReused,
+    InvalidValue,
+    RequestInProgress,
+    RequestNotFound,
+    UnknownService,
+)
 from ventas.domain.models import Channel, HistoryEntry, Lead, MissedCall, SaleRequest, Step
 from ventas.domain.schedule import local_day
 from ventas.observability import logger
 from ventas.services.concurrency import retry_on_conflict
+
+CLOCK_SKEW = timedelta(minutes=2)  # the IVR's clock may run a little ahead of ours
 
 
 @dataclass(frozen=True)
@@ -223,7 +232,14 @@ def submit_lead(
 
 
 def report_missed_call(deps: Container, call: MissedCall, idempotency_key: str | None = None) -> IntakeResult:
-    """Step 1.2: a lost IVR call becomes a request whose first step is a call-back task."""
+    """Step 1.2: a lost IVR call becomes a request whose first step is a call-back task.
+
+    Raises InvalidValue("called_at") for a call later than now (beyond CLOCK_SKEW): nothing is created.
+    """
+    if call.called_at > deps.clock.now() + CLOCK_SKEW:
+        raise InvalidValue(
+            "called_at", "la hora de la llamada perdida está en el futuro: indique cuándo llamó el cliente"
+        )
     caller = deps.customer_key("phone", call.caller).split("#", 1)[1][:12]
     lead = Lead(
         channel=Channel.IVR,

@@ -17,6 +17,7 @@ from ventas.domain.errors import (
     ExecutionNotFound,
     IdempotencyKeyReused,
     InvalidQuery,
+    InvalidValue,
     NotRedrivable,
     RedriveUnsupported,
     RequestInProgress,
@@ -140,6 +141,13 @@ def from_exception(exc: Exception) -> ApiError | None:
             "validation_error",
             "Los datos enviados no son válidos: revise los campos indicados.",
             [{"field": exc.field, "message": str(exc), "type": "invalid_query"}],
+        )
+    if isinstance(exc, InvalidValue):
+        return ApiError(
+            422,
+            "validation_error",
+            "Los datos enviados no son válidos: revise los campos indicados.",
+            [{"field": exc.field, "message": str(exc), "type": "invalid_value"}],
         )
     if isinstance(exc, BackOfficeUnavailable):
         return ApiError(503, "unavailable", "Un sistema externo no respondió. Intente nuevamente en unos minutos.")

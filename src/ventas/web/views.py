@@ -31,8 +31,8 @@ STEP_LABELS: dict[Step, str] = {
     Step.SALE: "Registro de la venta (Smartflex)",
     Step.CONFIRMATION: "Confirmación al cliente",
     Step.INSTALLATION: "Seguimiento de la instalación",
-    Step.QC: "Control de calidad",
-    Step.CLOSED: "Procedimiento concluido",
+    Step.QC: "Control de calidad programado",
+    Step.QC_CALL: "Llamada de control de calidad (concluye el procedimiento)",  # also Step.CLOSED
     Step.REJECTION: "Venta no concretada",
 }
 
@@ -160,8 +160,11 @@ class KpiView(BaseModel):
     threshold: float
     requests: int
     efficient: int
-    value: float = Field(description="efficient sales / requests x 100")
-    verdict: str = Field(description="Aceptado above the threshold, else Observado")
+    value: float | None = Field(description="efficient sales / requests x 100; null for a day with no requests")
+    verdict: str = Field(
+        description="Aceptado above the threshold, else Observado; Sin solicitudes for a day with no requests",
+        examples=["Aceptado", "Observado", "Sin solicitudes"],
+    )
     breakdown: dict[str, int]
     against: list[str] = Field(description="request ids that count against the KPI")
 
