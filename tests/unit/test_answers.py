@@ -126,3 +126,56 @@ def test_field_errors_are_spanish_never_pydantics_english(api: Api, path: str, s
     assert fields
     for error in fields:
         assert not ENGLISH.search(error["message"]), error
+
+
+def test_the_openapi_document_describes_phone_ci_and_each_completion_body() -> None:
+    from ventas.web.openapi import openapi_document
+
+    document = openapi_document()
+    schemas = document["components"]["schemas"]
+    phone = schemas["Lead"]["properties"]["phone"]
+    assert phone["format"] == "phone"
+    assert all(re.fullmatch(phone["pattern"].strip("^$"), example) for example in phone["examples"])
+    caller = schemas["MissedCall"]["properties"]["caller"]
+    assert caller["format"] == "phone"
+    ci = schemas["IdentificationResult"]["properties"]["ci"]
+    assert ci["format"] == "bo-ci"
+    assert "SC 1234567" in ci["examples"]
+    assert all(re.fullmatch(ci["pattern"].strip("^$"), example) for example in ci["examples"])
+    lead_ci = schemas["Lead"]["properties"]["ci"]["anyOf"][0]
+    assert lead_ci["format"] == "bo-ci"
+    body_schema = document["paths"]["/v1/tasks/{task_id}/complete"]["post"]["requestBody"]["content"]
+    completion = body_schema["application/json"]["schema"]
+    assert completion["discriminator"]["propertyName"] == "kind"
+    assert set(completion["discriminator"]["mapping"]) == {k.value for k in TaskKind}
+    for kind, ref in completion["discriminator"]["mapping"].items():
+        assert schemas[ref.rsplit("/", 1)[1]]["properties"]["kind"]["const"] == kind
+
+
+def test_a_completion_body_naming_another_kind_is_refused(api: Api) -> None:
+    from ventas.domain.models import Lead
+    from ventas.services import intake, tasks
+
+    request_id = intake.submit_lead(api.deps, Lead(channel="web", channel_lead_id="k", phone="71234567")).request_id
+    api.deps.workflow.wait("tok-kind")  # type: ignore[attr-defined]
+    task = tasks.open_task(api.deps, TaskKind.IDENTIFICATION, request_id, "tok-kind", 3600)
+    path = f"/v1/tasks/{task.task_id}/complete"
+    wrong = api.call("POST", path, Role.AGENT, {"kind": "qc_call", "satisfaction": 5, "comment": "ok"})
+    assert wrong.status_code == 422
+    assert "kind" in [e["field"] for e in body(wrong)["error"]["fields"]]
+    right = {"kind": "identification", "ci": "SC 1234567", "service_code": "INTERNET_FTTH_100"}
+    assert api.call("POST", path, Role.AGENT, right).status_code == 200
+
+
+def test_the_installation_follow_up_task_shows_the_smartflex_order(api: Api) -> None:
+    from ventas.domain.models import Lead
+    from ventas.services import intake, tasks
+
+    request_id = intake.submit_lead(api.deps, Lead(channel="web", channel_lead_id="o", phone="71234567")).request_id
+    request = api.deps.requests.get(request_id)
+    request.order_id = "SF-000123"
+    api.deps.requests.save(request)
+    api.deps.workflow.wait("tok-follow")  # type: ignore[attr-defined]
+    task = tasks.open_task(api.deps, TaskKind.INSTALLATION_FOLLOW_UP, request_id, "tok-follow", 3600)
+    (item,) = body(api.call("GET", "/v1/tasks?status=open&step=12", Role.AGENT))["items"]
+    assert (item["task_id"], item["order_id"]) == (task.task_id, "SF-000123")

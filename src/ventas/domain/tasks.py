@@ -118,14 +118,20 @@ class HumanTask(BaseModel):
 
 # --- completion bodies, validated per kind -------------------------------------------------
 
+# Each body names its task kind (the OpenAPI discriminator). Optional: the task's own kind is
+# the default, and a body naming another kind is refused (422 on `kind`).
+KIND_FIELD = "the task's kind (discriminator); optional, must match the task"
+
 
 class IdentificationResult(Strict):
+    kind: Literal[TaskKind.IDENTIFICATION] = Field(TaskKind.IDENTIFICATION, description=KIND_FIELD)
     ci: CI
     service_code: str = Field(min_length=2, max_length=40, pattern=r"^[A-Z0-9_]+$")
     name: str | None = Field(default=None, min_length=2, max_length=120)
 
 
 class CallBackResult(Strict):
+    kind: Literal[TaskKind.CALL_BACK] = Field(TaskKind.CALL_BACK, description=KIND_FIELD)
     reached: bool
     ci: CI | None = None
     service_code: str | None = Field(default=None, min_length=2, max_length=40, pattern=r"^[A-Z0-9_]+$")
@@ -139,22 +145,26 @@ class CallBackResult(Strict):
 
 
 class LocationResult(Strict):
+    kind: Literal[TaskKind.LOCATION] = Field(TaskKind.LOCATION, description=KIND_FIELD)
     location: Location
 
 
 class ManualReviewResult(Strict):
+    kind: Literal[TaskKind.MANUAL_REVIEW] = Field(TaskKind.MANUAL_REVIEW, description=KIND_FIELD)
     decision: Literal["retry", "reject"]
     reason: ReasonCode | None = None
     comment: str | None = Field(default=None, max_length=500)
 
 
 class InstallationFollowUpResult(Strict):
+    kind: Literal[TaskKind.INSTALLATION_FOLLOW_UP] = Field(TaskKind.INSTALLATION_FOLLOW_UP, description=KIND_FIELD)
     installed: bool
     installed_at: datetime | None = None
     comment: str | None = Field(default=None, max_length=500)
 
 
 class QcResult(Strict):
+    kind: Literal[TaskKind.QC_CALL] = Field(TaskKind.QC_CALL, description=KIND_FIELD)
     satisfaction: int = Field(ge=1, le=5)
     comment: str = Field(min_length=1, max_length=500)
 

@@ -10,7 +10,7 @@ import functools
 import operator
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
@@ -131,8 +131,9 @@ class Operation:
 
 PEOPLE_ERRORS = (401, 403)
 _SUPERVISION = frozenset({Role.SUPERVISOR, Role.OPS})
-# One of the per-kind bodies; which one is checked against the task's kind (services.tasks).
-CompletionBody: Any = functools.reduce(operator.or_, RESULT_MODELS.values())
+# One of the per-kind bodies, told apart by `kind` (the OpenAPI discriminator); the body is
+# validated against the task's own kind (services.tasks), so `kind` may be left out.
+CompletionBody: Any = Annotated[functools.reduce(operator.or_, RESULT_MODELS.values()), Field(discriminator="kind")]
 
 OPERATIONS: tuple[Operation, ...] = (
     Operation("health", "GET", "/v1/health", "No-op liveness probe", response=Health),

@@ -146,6 +146,7 @@ class TaskView(BaseModel):
     protocol: list[str] = Field(description="Anexo 1: what the agent says, phase by phase")
     context: dict[str, str]
     service_code: str | None
+    order_id: str | None = Field(description="the request's Smartflex order (TMF622 externalId), once registered")
     customer: CustomerView | None
 
 
@@ -254,6 +255,7 @@ def task_view(task: HumanTask, request: SaleRequest | None, who: Principal) -> T
         protocol=list(task.protocol),
         context=dict(task.context),
         service_code=request.service_code if request else None,
+        order_id=request.order_id if request else None,
         customer=customer(request, who) if request else None,
     )
 
