@@ -135,6 +135,7 @@ def test_search_by_status_step_channel_and_days_with_pages(api: Api) -> None:
             "/v1/requests",
             Role.CHANNEL,
             {"channel": "facebook", "channel_lead_id": "f", "phone": "+59171234699"},
+            who="facebook",
         )
     )
     by_status = body(api.call("GET", "/v1/requests?status=acknowledged&limit=2", Role.SUPERVISOR))

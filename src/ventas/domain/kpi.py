@@ -69,7 +69,7 @@ def outcome_label(request: SaleRequest) -> str:
 
 
 def daily_kpi(day: str, requests: Iterable[SaleRequest], policy: str, threshold: float) -> KpiReport:
-    items = list(requests)
+    items = [r for r in requests if r.merged_into is None]  # a lead merged by an agent is not a request
     efficient = [r for r in items if is_efficient(r, policy)]
     ids = {r.request_id for r in efficient}
     return KpiReport(

@@ -215,6 +215,10 @@ class SaleRequest(BaseModel):
     reason: Reason | None = None
     manual_reviews: int = 0
     joined_leads: list[str] = Field(default_factory=list)
+    # Contact binding (docs/architecture.md): a lead whose CI matches another open request is
+    # its own request, held until an agent verifies identity and keeps it apart or merges it.
+    possible_duplicate_of: str | None = None
+    merged_into: str | None = None
     version: int = 0  # optimistic concurrency: each save requires the version it read
 
     @property

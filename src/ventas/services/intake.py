@@ -42,36 +42,41 @@ def _customer_keys(deps: Container, lead: Lead) -> list[str]:
     return keys
 
 
-def _join_open_request(deps: Container, lead: Lead, candidate: str) -> str | None:
-    """Claim the customer's keys for `candidate`; if one is held by an open request, join it.
+def _claim_open(deps: Container, key: str, candidate: str) -> str:
+    """Claim an `open#` customer key for `candidate`; a key left by a closed request is taken over.
 
-    When a lead joins (say, by CI from a new phone), its other keys are bound to the open
-    request too, so that phone's WhatsApp documents find the request.
+    Returns the request holding the key (`candidate` when this call holds it).
     """
-    claimed: list[str] = []
-    keys = _customer_keys(deps, lead)
-    for key in keys:
-        bound = deps.requests.claim_key(f"open#{key}", candidate)
-        if bound == candidate:
-            claimed.append(key)
-            continue
-        try:
-            holder = deps.requests.get(bound)
-        except RequestNotFound:
-            holder = None
-        if holder is not None and not holder.is_open:
-            # A stale key of a closed request: take it over.
-            deps.requests.release_key(f"open#{key}", bound)
-            if deps.requests.claim_key(f"open#{key}", candidate) == candidate:
-                claimed.append(key)
-                continue
-        for own in claimed:
-            deps.requests.release_key(f"open#{own}", candidate)
-        for other in keys:
-            if other != key:
-                deps.requests.claim_key(f"open#{other}", bound)
-        return bound
-    return None
+    bound = deps.requests.claim_key(key, candidate)
+    if bound == candidate:
+        return candidate
+    try:
+        holder: SaleRequest | None = deps.requests.get(bound)
+    except RequestNotFound:
+        holder = None  # still being created: it holds the key
+    if holder is not None and not holder.is_open:
+        deps.requests.release_key(key, bound)
+        return deps.requests.claim_key(key, candidate)
+    return bound
+
+
+def _place_lead(deps: Container, lead: Lead, candidate: str) -> tuple[str | None, str | None]:
+    """Where a lead goes: (open request it joins, open request it may duplicate).
+
+    Contact binding (issue 9): a lead joins an open request only from that request's own
+    contact, the same phone. A CI is not a secret: a lead whose CI matches another phone's open
+    request becomes its own request, flagged as a possible duplicate of that one. No key of a
+    lead is ever bound to someone else's request here (an agent's merge does that).
+    """
+    phone_key = f"open#{deps.customer_key('phone', lead.phone)}"
+    holder = _claim_open(deps, phone_key, candidate)
+    if holder != candidate:
+        return holder, None
+    if lead.ci:
+        ci_holder = _claim_open(deps, f"open#{deps.customer_key('ci', lead.ci)}", candidate)
+        if ci_holder != candidate:
+            return None, ci_holder
+    return None, None
 
 
 def body_fingerprint(deps: Container, lead: Lead, missed_call: bool) -> str:
@@ -169,7 +174,7 @@ def submit_lead(
         _ensure_started(deps, replayed)
         return IntakeResult(replayed, created=False)
 
-    holder = _join_open_request(deps, lead, candidate)
+    holder, duplicate_of = _place_lead(deps, lead, candidate)
     if holder is not None:
         _rebind(deps, claimed, mine, _binding(holder, fingerprint))  # replays answer the open request
         deps.requests.append_history(
@@ -208,6 +213,7 @@ def submit_lead(
         service_code=lead.service_code,
         location=lead.location,
         missed_call=missed_call,
+        possible_duplicate_of=duplicate_of,
     )
     try:
         deps.requests.add(request)
@@ -227,8 +233,27 @@ def submit_lead(
             detail={"channel": lead.channel.value, "missed_call": missed_call},
         ),
     )
-    _start(deps, request)
+    if duplicate_of is not None:
+        _flag_possible_duplicate(deps, request, duplicate_of)
+        return IntakeResult(candidate, created=True)  # the channel is not told of the other request
+    start(deps, request)
     return IntakeResult(candidate, created=True)
+
+
+def _flag_possible_duplicate(deps: Container, request: SaleRequest, other: str) -> None:
+    """Held, not started, until an agent verifies identity (services.duplicates)."""
+    now = request.created_at
+    deps.requests.append_history(
+        request.request_id,
+        HistoryEntry(at=now, step=Step.INTAKE, event="possible_duplicate", detail={"of": other, "match": "ci"}),
+    )
+    deps.requests.append_history(
+        other,
+        HistoryEntry(
+            at=now, step=Step.INTAKE, event="possible_duplicate_lead", detail={"request_id": request.request_id}
+        ),
+    )
+    logger.info("lead held as a possible duplicate", extra={"request_id": request.request_id})
 
 
 def report_missed_call(deps: Container, call: MissedCall, idempotency_key: str | None = None) -> IntakeResult:
@@ -262,7 +287,8 @@ def execution_input(deps: Container, request: SaleRequest) -> dict[str, object]:
     }
 
 
-def _start(deps: Container, request: SaleRequest) -> None:
+def start(deps: Container, request: SaleRequest) -> None:
+    """StartExecution named after the request id (one execution per request)."""
     deps.workflow.start(request.request_id, execution_input(deps, request))
     logger.info("workflow started", extra={"request_id": request.request_id})
 
@@ -273,9 +299,9 @@ def _ensure_started(deps: Container, request_id: str) -> None:
         request = deps.requests.get(request_id)
     except RequestNotFound:
         return  # the first delivery is still being written
-    if request.step == Step.INTAKE and request.is_open:
+    if request.step == Step.INTAKE and request.is_open and request.possible_duplicate_of is None:
         try:
-            _start(deps, request)
+            start(deps, request)
         except Exception as exc:
             if "ExecutionAlreadyExists" not in type(exc).__name__ + str(exc):
                 raise

@@ -82,6 +82,22 @@ class WebhookVerifyQuery(Query):
     challenge: str = Field(alias="hub.challenge", max_length=200)
 
 
+class DuplicatesQuery(Query):
+    limit: int = Field(25, ge=1, le=100)
+
+
+class DuplicateDecision(BaseModel):
+    """An agent's decision on a request held as a possible duplicate, after verifying identity
+    per protocol (Anexo 1) by calling the number on record of the other request."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+
+    decision: Literal["separate", "merge"] = Field(
+        description="separate: its own request, the workflow starts; merge: the lead joins the other request"
+    )
+    comment: str | None = Field(None, max_length=500)
+
+
 class RedriveView(BaseModel):
     request_id: str
     status: str
@@ -183,6 +199,26 @@ OPERATIONS: tuple[Operation, ...] = (
         roles=frozenset({Role.CHANNEL, Role.AGENT, Role.SUPERVISOR, Role.OPS}),
         response=RequestDetail,
         errors=(401, 403, 404),
+    ),
+    Operation(
+        "listDuplicates",
+        "GET",
+        "/v1/duplicates",
+        "Requests held as possible duplicates (a CI matching another phone's open request), oldest first",
+        roles=frozenset({Role.AGENT, Role.SUPERVISOR}),
+        query=DuplicatesQuery,
+        response=RequestPage,
+        errors=(401, 403, 422),
+    ),
+    Operation(
+        "reviewDuplicate",
+        "POST",
+        "/v1/requests/{request_id}/duplicate",
+        "An agent keeps a held request apart (its workflow starts) or merges it into the other request",
+        roles=frozenset({Role.AGENT}),
+        body=DuplicateDecision,
+        response=RequestDetail,
+        errors=(400, 401, 403, 404, 409, 413, 415, 422),
     ),
     Operation(
         "getExecution",

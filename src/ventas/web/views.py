@@ -122,6 +122,10 @@ class RequestDetail(RequestSummary):
     satisfaction: int | None
     documents: list[DocumentView]
     joined_leads: list[str]
+    possible_duplicate_of: str | None = Field(
+        None, description="held at intake: its CI matches this open request of another phone (agents verify)"
+    )
+    merged_into: str | None = Field(None, description="cancelled: merged into this request by an agent")
     history: list[HistoryView]
 
 
@@ -234,7 +238,39 @@ def request_detail(request: SaleRequest, history: list[HistoryEntry], who: Princ
             for d in request.documents
         ],
         joined_leads=list(request.joined_leads),
+        possible_duplicate_of=request.possible_duplicate_of,
+        merged_into=request.merged_into,
         history=[history_view(h) for h in history],
+    )
+
+
+def channel_request_view(request: SaleRequest) -> RequestDetail:
+    """What a channel system sees of a request its lead created: where it stands, nothing
+    personal (no name, CI, phone, service, reason or documents), nothing of other channels'
+    leads or of other requests (docs/architecture.md, "Channels and their keys")."""
+    return RequestDetail(
+        request_id=request.request_id,
+        href=f"/v1/requests/{request.request_id}",
+        state=request.status,
+        step=StepView.of(request.step),
+        channel=request.channel.value,
+        channel_lead_id=request.channel_lead_id,
+        service_code=None,
+        created_at=request.created_at,
+        created_at_local=local(request.created_at),
+        updated_at=request.updated_at,
+        outcome=request.outcome.value if request.outcome else None,
+        reason=None,
+        customer=CustomerView(name=None, phone=None, ci=None),
+        order_id=None,
+        expected_completion_date=request.expected_completion_date,
+        expected_completion_date_local=local(request.expected_completion_date),
+        installed_at=request.installed_at,
+        qc_at=None,
+        satisfaction=None,
+        documents=[],
+        joined_leads=[],
+        history=[],
     )
 
 
