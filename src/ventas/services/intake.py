@@ -156,7 +156,11 @@ def submit_lead(
     """Validate, de-duplicate, persist and start the workflow.
 
     Idempotent per channel lead id and, when given, per `idempotency_key` (already scoped to
-    the caller by the API): a replay returns the same request and never starts a second one.
+    the caller by the API): a replay of the same body returns the same request and never starts
+    a second one. Raises IdempotencyKeyReused (another body under a used key), RequestInProgress
+    (the first delivery is still being written), UnknownService. A lead from an open request's
+    own phone joins it; one whose CI matches another phone's open request is created held, as a
+    possible duplicate, its workflow not started (services.duplicates).
     """
     if lead.service_code and deps.catalogue.service(lead.service_code) is None:
         raise UnknownService(lead.service_code)
