@@ -56,6 +56,8 @@ def test_phones_in_every_usual_writing_become_e164(raw: str, e164: str) -> None:
         ("7123456789012", "número de teléfono no válido"),
         ("", "número de teléfono no válido"),
         ("+59151234567", "número de teléfono no válido"),  # no such range
+        ("7123456", "al número de celular le falta un dígito"),  # a mobile one digit short
+        ("+591 712 3456", "al número de celular le falta un dígito"),
     ],
 )
 def test_bad_phones_are_refused_in_spanish(raw: str, message: str) -> None:
@@ -67,6 +69,8 @@ def test_a_local_landline_takes_the_channels_declared_area() -> None:
     assert normalise_phone("4200400", area="4") == "+59144200400"
     assert normalise_phone("2123456", area="2") == "+59122123456"
     assert normalise_phone("71234567", area="4") == "+59171234567"  # a full number keeps its own
+    with pytest.raises(ValueError, match="celular"):
+        normalise_phone("7123456", area="4")  # a short mobile is not completed into a landline
     ivr = {"phone_areas": parse_phone_areas(None)}
     call = {"caller": "4200400", "line": "4200400", "called_at": "2026-11-30T10:15:00-04:00"}
     assert MissedCall.model_validate(call, context=ivr).caller == "+59144200400"  # case 007, missed call

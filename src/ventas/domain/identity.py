@@ -53,6 +53,7 @@ MISSING_AREA = (
     "por ejemplo 4 4200400"
 )
 NOT_FIXED_OR_MOBILE = "solo se admiten teléfonos fijos o celulares"
+INCOMPLETE_MOBILE = "al número de celular le falta un dígito: un celular tiene 8 dígitos (ejemplo: 71234567)"
 
 
 @functools.cache
@@ -82,6 +83,8 @@ def normalise_phone(value: str, area: str | None = None) -> str:
         raise ValueError(NOT_BOLIVIAN)
     national = str(number.national_number)
     if len(national) == _LOCAL_DIGITS and not pn.is_valid_number(number):
+        if national.startswith("7"):  # no local landline starts with 7 (BO metadata): a short mobile
+            raise ValueError(INCOMPLETE_MOBILE)
         if area is None:
             raise ValueError(MISSING_AREA)
         if area not in AREA_DIGITS:
