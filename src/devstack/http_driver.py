@@ -30,6 +30,7 @@ from ventas.web.views import TaskView
 from ventas.web.whatsapp import sign
 
 TIMEOUT = (5, 30)  # connect, read: seconds
+IN_PROGRESS_RETRIES = 20  # 409 request_in_progress: retried, bounded (about 10 s)
 _message_ids = itertools.count(1)
 
 
@@ -127,8 +128,15 @@ class HttpDriver(DriverBase):
         key = lead.pop("idempotency_key", None)
         headers = {"Idempotency-Key": key} if key else None
         system = lead["channel"] if lead.get("channel") in self.api.identity.api_keys else None
-        answer = self.call("POST", "/v1/requests", Role.CHANNEL, system, body=lead, headers=headers)
-        return str(answer["request_id"])
+        for attempt in range(IN_PROGRESS_RETRIES + 1):
+            try:
+                answer = self.call("POST", "/v1/requests", Role.CHANNEL, system, body=lead, headers=headers)
+                return str(answer["request_id"])
+            except ApiFailure as failure:  # as a channel should: the first is still being created
+                if failure.code != "request_in_progress" or attempt == IN_PROGRESS_RETRIES:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
+        raise AssertionError("unreachable")
 
     def missed_call(self, caller: str, line: str = "4200400", at: datetime | None = None) -> str:
         call = {"caller": caller, "line": line, "called_at": (at or datetime.now(UTC)).isoformat()}

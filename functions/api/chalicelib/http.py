@@ -22,6 +22,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from ventas.bootstrap import container
 from ventas.container import Container
 from ventas.domain.execution_graph import scrub
+from ventas.domain.identity import PHONE_AREAS
 from ventas.observability import bind_request, logger
 from ventas.web.auth import Authenticator, Principal, authorize
 from ventas.web.config import ApiSettings
@@ -114,7 +115,8 @@ def _body(op: Operation, raw: bytes, mode: str) -> Any:
     try:
         if mode == "json":
             return TypeAdapter(dict[str, Any]).validate_python(document)
-        return TypeAdapter(op.body).validate_python(document)
+        # The context completes a local landline with the area the channel declares (Settings.phone_areas).
+        return TypeAdapter(op.body).validate_python(document, context={PHONE_AREAS: deps().settings.phone_areas})
     except ValidationError as exc:
         raise invalid(exc) from None
 

@@ -40,6 +40,8 @@ KEPT_FIELDS: frozenset[str] = frozenset(
         "joined_leads",
         "version",
         "anonymised_at",
+        "possible_duplicate_of",  # request ids only
+        "merged_into",
     }
 )
 # Keys of a task's `result` that hold what a person said or typed.

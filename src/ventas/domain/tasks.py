@@ -15,7 +15,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from ventas.domain.models import CI, Location, ReasonCode, Step, Strict
+from ventas.domain.identity import CI
+from ventas.domain.models import Location, ReasonCode, Step, Strict
 
 
 class TaskKind(StrEnum):
@@ -24,7 +25,7 @@ class TaskKind(StrEnum):
     LOCATION = "location"  # 5
     MANUAL_REVIEW = "manual_review"  # a back office stayed down after the retries
     INSTALLATION_FOLLOW_UP = "installation_follow_up"  # 12, when the installation is overdue
-    QC_CALL = "qc_call"  # 13, 13.1
+    QC_CALL = "qc_call"  # 13.1 (after the Wait of step 13)
     CONTACT_CUSTOMER = "contact_customer"  # WhatsApp refused or failed a message: call the customer
     DOCUMENT_REVIEW = "document_review"  # 9: a document the product could not file by its caption
 
@@ -46,7 +47,7 @@ TASK_STEPS: dict[TaskKind, Step] = {
     TaskKind.LOCATION: Step.LOCATION,
     TaskKind.MANUAL_REVIEW: Step.SALE,
     TaskKind.INSTALLATION_FOLLOW_UP: Step.INSTALLATION,
-    TaskKind.QC_CALL: Step.QC,
+    TaskKind.QC_CALL: Step.QC_CALL,  # 13.1, as the workflow's QcCall state
     TaskKind.CONTACT_CUSTOMER: Step.REQUIREMENTS,  # nominal: the task carries the request's step
     TaskKind.DOCUMENT_REVIEW: Step.DOCUMENTS,
 }
@@ -153,14 +154,20 @@ class HumanTask(BaseModel):
 
 # --- completion bodies, validated per kind -------------------------------------------------
 
+# Each body names its task kind (the OpenAPI discriminator). Optional: the task's own kind is
+# the default, and a body naming another kind is refused (422 on `kind`).
+KIND_FIELD = "the task's kind (discriminator); optional, must match the task"
+
 
 class IdentificationResult(Strict):
+    kind: Literal[TaskKind.IDENTIFICATION] = Field(TaskKind.IDENTIFICATION, description=KIND_FIELD)
     ci: CI
     service_code: str = Field(min_length=2, max_length=40, pattern=r"^[A-Z0-9_]+$")
     name: str | None = Field(default=None, min_length=2, max_length=120)
 
 
 class CallBackResult(Strict):
+    kind: Literal[TaskKind.CALL_BACK] = Field(TaskKind.CALL_BACK, description=KIND_FIELD)
     reached: bool
     ci: CI | None = None
     service_code: str | None = Field(default=None, min_length=2, max_length=40, pattern=r"^[A-Z0-9_]+$")
@@ -174,22 +181,26 @@ class CallBackResult(Strict):
 
 
 class LocationResult(Strict):
+    kind: Literal[TaskKind.LOCATION] = Field(TaskKind.LOCATION, description=KIND_FIELD)
     location: Location
 
 
 class ManualReviewResult(Strict):
+    kind: Literal[TaskKind.MANUAL_REVIEW] = Field(TaskKind.MANUAL_REVIEW, description=KIND_FIELD)
     decision: Literal["retry", "reject"]
     reason: ReasonCode | None = None
     comment: str | None = Field(default=None, max_length=500)
 
 
 class InstallationFollowUpResult(Strict):
+    kind: Literal[TaskKind.INSTALLATION_FOLLOW_UP] = Field(TaskKind.INSTALLATION_FOLLOW_UP, description=KIND_FIELD)
     installed: bool
     installed_at: datetime | None = None
     comment: str | None = Field(default=None, max_length=500)
 
 
 class QcResult(Strict):
+    kind: Literal[TaskKind.QC_CALL] = Field(TaskKind.QC_CALL, description=KIND_FIELD)
     satisfaction: int = Field(ge=1, le=5)
     comment: str = Field(min_length=1, max_length=500)
 

@@ -33,8 +33,9 @@ from pydantic import TypeAdapter, ValidationError
 from ventas.container import Container
 from ventas.domain.catalogue import classify
 from ventas.domain.errors import BackOfficeUnavailable, RequestNotFound, UnknownService
+from ventas.domain.identity import Phone
 from ventas.domain.messages import failure_context
-from ventas.domain.models import HistoryEntry, Phone
+from ventas.domain.models import HistoryEntry
 from ventas.domain.tasks import TaskKind
 from ventas.observability import logger
 from ventas.services.concurrency import retry_on_conflict
