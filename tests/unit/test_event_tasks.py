@@ -49,7 +49,7 @@ def test_completing_a_contact_task_records_it_and_answers_no_workflow(deps: Cont
     tasks.claim(deps, task.task_id, "agente.ana")
     done = tasks.complete(deps, task.task_id, "agente.ana", {"reached": False, "comment": "No contesta"})
     assert done.status == TaskStatus.COMPLETED
-    assert done.result == {"reached": False, "comment": "No contesta"}
+    assert done.result == {"kind": "contact_customer", "reached": False, "comment": "No contesta"}
     (entry,) = [h for h in deps.requests.history(request_id) if h.event == "contact_customer_done"]
     assert entry.detail == {"task_id": done.task_id, "reached": False}  # the comment stays on the task
     assert isinstance(deps.workflow, InMemoryWorkflow)

@@ -208,6 +208,7 @@ class QcResult(Strict):
 class ContactCustomerResult(Strict):
     """Whether the agent reached the customer by phone; the comment stays on the task."""
 
+    kind: Literal[TaskKind.CONTACT_CUSTOMER] = Field(TaskKind.CONTACT_CUSTOMER, description=KIND_FIELD)
     reached: bool
     comment: str = Field(min_length=1, max_length=500)
 
@@ -215,6 +216,7 @@ class ContactCustomerResult(Strict):
 class DocumentReviewResult(Strict):
     """The requirement (catalogue code, e.g. CI_REVERSO) the reviewed document fulfils."""
 
+    kind: Literal[TaskKind.DOCUMENT_REVIEW] = Field(TaskKind.DOCUMENT_REVIEW, description=KIND_FIELD)
     requirement: str = Field(min_length=2, max_length=40, pattern=r"^[A-Z0-9_]+$")
 
 
