@@ -12,7 +12,7 @@ from ventas.container import Container
 from ventas.domain.catalogue import CoverageZone
 from ventas.domain.errors import UnknownService
 from ventas.domain.models import Lead, MissedCall, OrderState, Outcome, ReasonCode, Step
-from ventas.services import closing, events, intake, stages
+from ventas.services import closing, duplicates, events, intake, stages
 
 CENTRO = {"address": "Calle España 123", "latitude": -17.3935, "longitude": -66.1570}
 
@@ -162,6 +162,32 @@ def test_documents_that_came_first_let_the_wait_go_on_at_once(deps: Container) -
     stages.request_documents(deps, request_id, token, reminder=False)
     assert workflow(deps).answers == [(token, "success", {})]
     assert deps.notifier.messages_for(request_id) == []  # type: ignore[attr-defined]
+
+
+def test_a_document_before_step_8_is_kept_where_the_request_stands(deps: Container) -> None:
+    request_id = new_request(deps, ci="4567890 CB", service_code="TV_CABLE")  # waits for its location (5)
+    request = deps.requests.get(request_id)
+    request.step, request.status = Step.LOCATION, OrderState.IN_PROGRESS
+    deps.requests.save(request)
+    receipt = events.receive_document(deps, "+59171234567", "m1", "image/png", b"x", T0, "CI_ANVERSO")
+    assert receipt.status == "recorded"
+    request = deps.requests.get(request_id)
+    assert request.step == Step.LOCATION  # the workflow still waits at step 5: the request says so
+    assert [d.media_id for d in request.documents] == ["m1"]
+
+
+def test_a_document_never_releases_a_request_held_as_a_possible_duplicate(deps: Container) -> None:
+    new_request(deps, ci="4567890 CB")
+    held = intake.submit_lead(
+        deps,
+        lead(channel="facebook", channel_lead_id="f-9", phone="77000001", ci="4567890 CB", service_code="TV_CABLE"),
+    ).request_id
+    for media, code in (("a", "CI_ANVERSO"), ("b", "CI_REVERSO")):
+        events.receive_document(deps, "+59177000001", media, "image/png", b"x", T0, code)
+    request = deps.requests.get(held)
+    assert (request.status, request.step) == (OrderState.ACKNOWLEDGED, Step.INTAKE)  # still held, not "in progress"
+    assert [r.request_id for r in duplicates.pending(deps, 10)] == [held]  # still in the agents' queue
+    assert held not in workflow(deps).started
 
 
 def test_document_from_an_unknown_number_is_not_recorded(deps: Container) -> None:

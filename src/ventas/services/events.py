@@ -8,7 +8,7 @@ from datetime import datetime
 from ventas.container import Container
 from ventas.domain.catalogue import UNCLASSIFIED
 from ventas.domain.errors import RequestNotFound, UnknownRequirement, WorkflowNotWaiting
-from ventas.domain.models import Document, HistoryEntry, Step
+from ventas.domain.models import Document, HistoryEntry, SaleRequest, Step
 from ventas.observability import logger
 from ventas.services.concurrency import retry_on_conflict
 from ventas.services.stages import advance, missing_requirements, qc_wait_until, service_of
@@ -61,7 +61,7 @@ def receive_document(
             Document(requirement=slot, media_id=media_id, mime_type=mime_type, received_at=received_at, object_key=key)
         )
         missing = missing_requirements(service, request)
-        advance(deps, request, Step.DOCUMENTS, "document_received", requirement=slot, missing=missing)
+        _record(deps, request, "document_received", requirement=slot, missing=missing)
         status = "unclassified" if slot == UNCLASSIFIED else "recorded" if missing else "complete"
         return DocumentReceipt(request_id, status, tuple(missing))
 
@@ -89,20 +89,27 @@ def classify_document(deps: Container, request_id: str, media_id: str, requireme
             return DocumentReceipt(request_id, "duplicate", tuple(missing_requirements(service, request)))
         document.requirement = requirement
         missing = missing_requirements(service, request)
-        detail = {"requirement": requirement, "media_id": media_id, "missing": missing}
-        if request.step in (Step.REQUIREMENTS, Step.DOCUMENTS):
-            advance(deps, request, Step.DOCUMENTS, "document_classified", **detail)
-        else:  # the request moved on meanwhile: recorded where it stands
-            request.updated_at = deps.clock.now()
-            deps.requests.save(request)
-            entry = HistoryEntry(at=request.updated_at, step=request.step, event="document_classified", detail=detail)
-            deps.requests.append_history(request_id, entry)
+        _record(deps, request, "document_classified", requirement=requirement, media_id=media_id, missing=missing)
         return DocumentReceipt(request_id, "recorded" if missing else "complete", tuple(missing))
 
     receipt = retry_on_conflict(record)
     if receipt.status == "complete":
         _resume(deps, request_id, "documents", {})
     return receipt
+
+
+def _record(deps: Container, request: SaleRequest, event: str, **detail: object) -> None:
+    """A document event: at step 9 while the workflow asks for documents (8, 9); elsewhere where
+    the request stands, its step and state unchanged (a document sent before step 8, after the
+    workflow moved on, or to a request held as a possible duplicate, whose workflow has not
+    started: it stays held, in the agents' duplicates queue)."""
+    if request.step in (Step.REQUIREMENTS, Step.DOCUMENTS) and request.possible_duplicate_of is None:
+        advance(deps, request, Step.DOCUMENTS, event, **detail)
+        return
+    request.updated_at = deps.clock.now()
+    deps.requests.save(request)
+    entry = HistoryEntry(at=request.updated_at, step=request.step, event=event, detail=dict(detail))
+    deps.requests.append_history(request.request_id, entry)
 
 
 def _resume(deps: Container, request_id: str, wait: str, output: dict[str, str]) -> bool:
