@@ -1,5 +1,6 @@
 """Errors the workflow reacts to. Their class names are the ASL error names (Lambda errorType)."""
 
+import re
 from collections.abc import Mapping
 from typing import Any, get_args
 
@@ -137,6 +138,7 @@ SPANISH_MESSAGES: dict[str, str] = {
 }
 GENERIC_MESSAGE = "el valor no es válido"
 _PYDANTIC_TYPES = frozenset(get_args(ErrorType))
+_ENUM_REPR = re.compile(r"<\w+\.\w+: ('[^']*')>")  # a Literal of an enum member: "<TaskKind.X: 'x'>" -> "'x'"
 
 
 def spanish_message(err: Mapping[str, Any]) -> str:
@@ -147,7 +149,7 @@ def spanish_message(err: Mapping[str, Any]) -> str:
         return str(ctx["error"])
     if kind not in SPANISH_MESSAGES and err.get("msg") and kind not in _PYDANTIC_TYPES:
         return str(err["msg"])  # a PydanticCustomError of ours: already Spanish
-    values = {k: str(v).replace("' or '", "' o '") for k, v in ctx.items()}  # "'a', 'b' or 'c'"
+    values = {k: _ENUM_REPR.sub(r"\1", str(v)).replace("' or '", "' o '") for k, v in ctx.items()}  # "'a' o 'b'"
     if kind == "string_too_short" and values.get("min_length") == "1":
         return "no puede estar vacío"
     try:
