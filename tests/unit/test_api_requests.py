@@ -6,6 +6,7 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 
 from tests.unit.api_harness import Api, api, body
+from ventas.observability import logger
 from ventas.web.auth import Role
 
 __all__ = ["api"]
@@ -187,3 +188,11 @@ def test_kpi_for_a_day_and_a_series(api: Api) -> None:
         == 422
     )
     assert api.call("GET", "/v1/reports/kpi?from=2026-01-01&to=2026-12-31", Role.SUPERVISOR).status_code == 422
+
+
+def test_an_api_log_line_names_its_own_request_or_none(api: Api) -> None:
+    request_id = submit(api, LEAD)[1]["request_id"]
+    api.call("GET", f"/v1/requests/{request_id}", Role.OPS)
+    assert logger.get_correlation_id() == request_id
+    api.call("GET", "/v1/health")  # a warm API function: the previous call's request must not stick
+    assert logger.get_correlation_id() is None

@@ -153,6 +153,7 @@ def route(bp: Blueprint | Chalice, op_id: str, body: str = "model") -> Callable[
             started = time.perf_counter()
             request = bp.current_request
             assert request is not None  # set by Chalice for every HTTP event
+            logger.set_correlation_id(None)  # a warm function: never the previous call's request
             bind_request(params.get("request_id"))
             status = 500
             principal = None
