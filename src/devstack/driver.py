@@ -85,6 +85,7 @@ class Driver(DriverBase):
         self.stack = stack
         self._lambda = stack.client("lambda")
         self._sfn = stack.client("stepfunctions")
+        self._http: Any = None
 
     def _local(self) -> LocalStack:
         return self.stack
@@ -127,12 +128,12 @@ class Driver(DriverBase):
         return self.invoke("RequirementsFunction", event)
 
     def install(self, request_id: str, timeout: float = 20) -> str:
-        """Instalaciones reports the order installed, once it has been handed over."""
-        order_id = wait_for(lambda: self.request(request_id).order_id, timeout, f"order of {request_id}")
-        wait_for(lambda: order_id in {h.order_id for h in self.stack.deps.installations.pending()}, timeout, "hand-off")
-        self.stack.deps.installations.take(order_id)
-        event = {"action": "completed", "orderId": order_id, "installedAt": datetime.now(UTC).isoformat()}
-        return str(self.invoke("InstallationFunction", event)["status"])
+        """Instalaciones reports the order installed, through the API as in production."""
+        from devstack.http_driver import HttpDriver  # the API is served in this process
+
+        if self._http is None:
+            self._http = HttpDriver(self.stack)
+        return str(self._http.install(request_id, timeout))
 
     # --- reading state -----------------------------------------------------------------
 

@@ -2,9 +2,8 @@
 
 Same public methods as `devstack.driver.Driver`, but every action is an HTTP call with the
 caller's own credentials: a channel's API key, an agent's Cognito token, Meta's signed webhook
-for WhatsApp documents, an ops token for executions. Installation events still go through the
-InstallationFunction (OPR-PAS-P02 is a back-office system, not an API client). Every wait has
-a deadline.
+for WhatsApp documents, Instalaciones' own key for installation events, an ops token for
+executions. Every wait has a deadline.
 """
 
 from __future__ import annotations
@@ -16,12 +15,11 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
 import requests
 
 from devstack.api_server import LocalApi, ensure_api
-from devstack.driver import DriverBase, InvokeError, wait_for
-from devstack.identity import DEFAULT_USERS, REGION
+from devstack.driver import DriverBase, wait_for
+from devstack.identity import DEFAULT_USERS
 from devstack.stack import LocalStack
 from ventas.domain.models import SaleRequest, Step
 from ventas.domain.tasks import TASK_STEPS, TaskKind
@@ -43,6 +41,8 @@ ERROR_TYPES = {
     "request_not_found": "RequestNotFound",
     "unknown_service": "UnknownService",
     "validation_error": "InvalidInput",
+    "installation_conflict": "InstallationConflict",
+    "order_not_found": "OrderNotFound",
 }
 
 
@@ -70,13 +70,6 @@ class HttpDriver(DriverBase):
         self.url = self.api.url
         self.channel_system = channel_system
         self._threads = threading.local()
-        self._lambda = boto3.client(
-            "lambda",
-            region_name=REGION,
-            endpoint_url=self.api.identity.endpoint,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",  # noqa: S106 - moto accepts any
-        )
 
     def _local(self) -> LocalStack:
         return self.stack
@@ -99,6 +92,8 @@ class HttpDriver(DriverBase):
     def headers(self, role: Role, who: str | None = None) -> dict[str, str]:
         if role == Role.CHANNEL:
             return {"x-api-key": self.api.identity.api_keys[who or self.channel_system]}
+        if role == Role.INSTALLATIONS:
+            return {"x-api-key": self.api.identity.backoffice_keys["installations"]}
         return {"Authorization": "Bearer " + self.api.identity.token(who or DEFAULT_USERS[role], role)}
 
     def call(
@@ -167,9 +162,14 @@ class HttpDriver(DriverBase):
         }
         return self.whatsapp_delivery(document_delivery([message]))
 
-    # --- Instalaciones (OPR-PAS-P02): through its Lambda, not the API ------------------------
+    # --- Instalaciones (OPR-PAS-P02): its own key on the API ------------------------------
 
-    def install(self, request_id: str, timeout: float = 20) -> str:
+    def installation_event(self, order_id: str, event: dict[str, Any]) -> Any:
+        """POST /v1/orders/{order_id}/installation-events with Instalaciones' key."""
+        return self.call("POST", f"/v1/orders/{order_id}/installation-events", Role.INSTALLATIONS, body=event)
+
+    def handed_off(self, request_id: str, timeout: float = 20) -> str:
+        """The order id, once the workflow has handed it to Instalaciones."""
         order_id = wait_for(lambda: self.request(request_id).order_id, timeout, f"order of {request_id}")
         wait_for(
             lambda: any(h["event"] == "installation_handed_off" for h in self._detail(request_id)["history"]),
@@ -179,14 +179,18 @@ class HttpDriver(DriverBase):
         )
         if self._stack is not None:  # keep the simulated Instalaciones queue in step
             self.stack.deps.installations.take(order_id)
-        event = {"action": "completed", "orderId": order_id, "installedAt": datetime.now(UTC).isoformat()}
-        response = self._lambda.invoke(
-            FunctionName=self.api.functions["InstallationFunction"], Payload=json.dumps(event).encode()
-        )
-        payload = json.loads(response["Payload"].read() or b"null")
-        if response.get("FunctionError"):
-            raise InvokeError(payload.get("errorType", "Unknown"), payload.get("errorMessage", ""))
-        return str(payload["status"])
+        return str(order_id)
+
+    def install(self, request_id: str, timeout: float = 20, installed_at: datetime | None = None) -> str:
+        """Instalaciones reports the order installed; "recorded" (202) or "duplicate" (200)."""
+        order_id = self.handed_off(request_id, timeout)
+        event = {
+            "kind": "completed",
+            "event_id": f"opr-{request_id}-done",
+            "installed_at": (installed_at or datetime.now(UTC)).isoformat(),
+        }
+        answer = self.installation_event(order_id, event)
+        return "duplicate" if answer["duplicate"] else "recorded"
 
     # --- reading state ------------------------------------------------------------------------
 

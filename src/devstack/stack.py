@@ -201,6 +201,26 @@ class LocalStack:
             code_dir = (TEMPLATE.parent / props["CodeUri"]).resolve()
             moto_bridge.register(name, _load_handler(code_dir, props["Handler"], logical))
             self.functions[logical] = name
+            for event in (props.get("Events") or {}).values():
+                if event.get("Type") == "EventBridgeRule":
+                    self._route_rule(name, res.resolve(event["Properties"]["Pattern"]))
+
+    def _route_rule(self, function_name: str, pattern: dict[str, Any]) -> None:
+        """EventBridge, for the events moto does not publish: a rule on Step Functions'
+        execution status changes invokes its function (Lambda Invoke) with the same event."""
+        if pattern.get("source") != ["aws.states"]:
+            return
+        wanted = pattern.get("detail", {})
+
+        def deliver(event: dict[str, Any]) -> None:
+            detail = event["detail"]
+            if self._server is None or any(detail.get(k) not in v for k, v in wanted.items()):
+                return
+            self.client("lambda").invoke(
+                FunctionName=function_name, InvocationType="Event", Payload=json.dumps(event).encode()
+            )
+
+        moto_bridge.on_execution_end(deliver)
 
     def _create_state_machine(self, res: Resolver) -> None:
         sfn = self.client("stepfunctions")

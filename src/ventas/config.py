@@ -60,6 +60,9 @@ class Settings:
     business_days: frozenset[int] = frozenset({0, 1, 2, 3, 4, 5})  # Mon-Sat, America/La_Paz
     efficiency_policy: EfficiencyPolicy = "registered"
     kpi_threshold: float = 95.0
+    # A review or follow-up nobody works is re-opened this many times (the last one escalated to
+    # the supervisor); when that one times out too, the request ends as TASK_NOT_WORKED.
+    max_reopenings: int = 3
     timing: Timing = field(default_factory=Timing)
 
     def seconds(self, hours: float) -> int:
@@ -109,6 +112,7 @@ class Settings:
             time_scale=float(_env("VD_TIME_SCALE", "1")),
             efficiency_policy=policy,  # type: ignore[arg-type]
             kpi_threshold=float(_env("VD_KPI_THRESHOLD", "95")),
+            max_reopenings=int(_env("VD_MAX_REOPENINGS", "3")),
             timing=timing,
         )
 

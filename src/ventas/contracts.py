@@ -4,13 +4,52 @@ and from back-office systems. Unknown fields are refused so a typo fails loudly.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
 from ventas.domain.models import Lead, MissedCall
 from ventas.domain.tasks import TaskKind
+
+# --- what the stages return to the ASL (the Choice states and Wait read these names) --------
+
+
+class EligibilityOutput(TypedDict):
+    """CheckImpediments -> IsEligible."""
+
+    eligible: bool
+    needsLocation: bool
+
+
+class CoverageOutput(TypedDict):
+    """CheckCoverage -> HasTechnicalCapacity."""
+
+    qualified: bool
+
+
+class SaleOutput(TypedDict):
+    """RegisterSale: the Smartflex order id."""
+
+    orderId: str
+
+
+class QcWaitOutput(TypedDict):
+    """AwaitInstallation / FollowUpInstallation -> WaitForQcSlot (TimestampPath, UTC)."""
+
+    qcWaitUntil: str
+
+
+class WaitingOutput(TypedDict):
+    """A stage that started a wait on the task token (its answer is not the state's output)."""
+
+    status: Literal["waiting"]
+
+
+class OutcomeOutput(TypedDict):
+    """RejectSale / AbandonRequest / CloseSale: how the request ended."""
+
+    outcome: str
 
 
 class Event(BaseModel):
@@ -82,19 +121,6 @@ class HandOffEvent(Event):
     task_token: Token
 
 
-class InstalledEvent(Event):
-    """OPR-PAS-P02 reports an installation done."""
-
-    action: Literal["completed"]
-    order_id: str = Field(min_length=1, max_length=60)
-    installed_at: datetime
-
-
-class InstallationEvent(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    event: Annotated[HandOffEvent | InstalledEvent, Field(discriminator="action")]
-
-
 class NotifyEvent(Event):
     action: Literal["reject", "abandon"]
     request_id: RequestId
@@ -118,6 +144,30 @@ class IntakeEvent(BaseModel):
         if (self.lead is None) == (self.missed_call is None):
             raise ValueError("indique exactamente uno: lead o missed_call")
         return self
+
+
+class ExecutionStatusDetail(BaseModel):
+    """`detail` of EventBridge's "Step Functions Execution Status Change" (the fields we read)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    execution_arn: str = Field(alias="executionArn", min_length=20, max_length=2048)
+    name: RequestId  # the execution is named after its request
+    status: Literal["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE"]
+    error: str | None = Field(None, max_length=256)
+    cause: str | None = Field(None, max_length=32_768)
+
+
+class ExecutionStatusChange(BaseModel):
+    """The EventBridge event (source aws.states) the ExecutionEndFunction receives."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+    source: Literal["aws.states"]
+    detail_type: Literal["Step Functions Execution Status Change"] = Field(alias="detail-type")
+    detail: ExecutionStatusDetail
+
+    @property
+    def request_id(self) -> str:
+        return self.detail.name
 
 
 class ReportEvent(Event):

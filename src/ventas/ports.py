@@ -76,12 +76,17 @@ class Notifier(Protocol):
 class Workflow(Protocol):
     """The Step Functions execution of a request."""
 
-    def start(self, request_id: str, execution_input: dict[str, Any]) -> str: ...
+    def start(self, request_id: str, execution_input: dict[str, Any]) -> bool:
+        """Start the request's execution (named after it); False when it already exists."""
 
     def resume(self, token: str, output: dict[str, Any]) -> None:
         """SendTaskSuccess; raises WorkflowNotWaiting when the token is no longer awaited."""
 
     def fail(self, token: str, error: str, cause: str) -> None: ...
+
+    def check_waiting(self, token: str) -> None:
+        """SendTaskHeartbeat: returns if the workflow still waits for `token`, else raises
+        WorkflowNotWaiting. Lets a caller write only for a wait that is still there."""
 
     # Reads and redrive for ops: an execution is named after its request id.
 
@@ -117,13 +122,15 @@ class MediaSource(Protocol):
 class RequestRepository(Protocol):
     """Requests table. Access patterns: docs/architecture.md."""
 
-    def add(self, request: SaleRequest) -> None: ...
+    def add(self, request: SaleRequest) -> None:
+        """Store a new request with the history it recorded, at once; `AlreadyExists`."""
 
     def get(self, request_id: str) -> SaleRequest: ...
 
-    def save(self, request: SaleRequest) -> None: ...
-
-    def append_history(self, request_id: str, entry: HistoryEntry) -> None: ...
+    def save(self, request: SaleRequest) -> None:
+        """Store the request's new state and the history entries it recorded (`new_history`)
+        in one unit, if its version is still the one read; else `ConcurrentUpdate` and nothing
+        is written. Bumps `version` and clears `new_history` on success."""
 
     def history(self, request_id: str) -> list[HistoryEntry]: ...
 

@@ -22,7 +22,7 @@ def _documents(driver: Driver, phone: str, request_id: str, codes: tuple[str, ..
 
 def _finish_sale(driver: Driver, request_id: str, phone: str, codes: tuple[str, ...]) -> None:
     _documents(driver, phone, request_id, codes)
-    assert driver.install(request_id) == "resumed"
+    assert driver.install(request_id) == "recorded"
     qc = driver.open_task(request_id, TaskKind.QC_CALL)
     driver.complete(qc.task_id, "agente.rosa", {"satisfaction": 4, "comment": "Conforme con la instalación"})
     assert driver.finish(request_id)["status"] == "SUCCEEDED"
@@ -117,7 +117,10 @@ def test_task_whose_workflow_timed_out_is_refused_as_expired(driver: Driver) -> 
     assert driver.finish(request_id)["status"] == "SUCCEEDED"
     request = driver.request(request_id)
     assert request.reason is not None
-    assert request.reason.code == ReasonCode.CUSTOMER_UNREACHABLE
+    # Nobody worked the task: its own reason, not the customer's (CUSTOMER_UNREACHABLE).
+    assert request.reason.code == ReasonCode.TASK_NOT_WORKED
+    assert request.reason.label == "No pudimos atender su solicitud a tiempo"
+    assert "abandonment" in driver.messages(request_id)
 
     with pytest.raises(InvokeError) as late:
         driver.complete(task.task_id, "agente.maria", IDENTITY)

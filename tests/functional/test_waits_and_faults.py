@@ -57,7 +57,7 @@ def test_documents_after_the_reminder_still_make_the_sale(driver: Driver) -> Non
     request_id = _lead(driver, "bm-latedocs", phone)
     wait_for(lambda: "RemindDocuments" in driver.states_entered(request_id), 20, "reminder")
     _send(driver, phone, request_id, DOCS)
-    assert driver.install(request_id) == "resumed"
+    assert driver.install(request_id) == "recorded"
     assert driver.request(request_id).order_id is not None
 
 
@@ -87,7 +87,7 @@ def test_smartflex_outage_longer_than_the_retries_opens_a_review_then_the_sale_r
     driver.stack.faults.heal("smartflex")
     driver.complete(review.task_id, "agente.supervisora", {"decision": "retry", "comment": "Smartflex restablecido"})
 
-    assert driver.install(request_id) == "resumed"
+    assert driver.install(request_id) == "recorded"
     states = driver.states_entered(request_id)
     assert states[states.index("ReviewSaleFault") + 1] == "RegisterSale"
     request = driver.request(request_id)

@@ -36,6 +36,7 @@ KEY_READS = {("kms:Decrypt", "DataKey", "dynamodb")}
 DOCUMENT_PUT = {("s3:PutObject", "DocumentsBucket/requests/*", ""), ("kms:GenerateDataKey", "DataKey", "s3")}
 RESUME = {("states:SendTaskSuccess", "*", "")}
 ANSWER = RESUME | {("states:SendTaskFailure", "*", "")}
+CHECK_WAITING = {("states:SendTaskHeartbeat", "*", "")}
 TRACING = {("xray:PutTraceSegments", "*", ""), ("xray:PutTelemetryRecords", "*", "")}
 STAGE = _table("RequestsTable", "GetItem", "PutItem") | KEY_WRITES  # read a request, save it, add history
 BACK_OFFICE = _secret("BackOfficeSecret")
@@ -71,6 +72,8 @@ EXPECTED: dict[str, set[Grant]] = {
     | _secret("PiiKeySecret"),
     "QcFunction": CLOSING,
     "NotifyFunction": CLOSING | WHATSAPP,
+    # EventBridge: an execution ended ABORTED, FAILED or TIMED_OUT (closing.execution_ended).
+    "ExecutionEndFunction": CLOSING,
     # Reads only: yesterday's requests by day, overdue tasks from the inbox. Metrics are log lines.
     "KpiFunction": _index("RequestsTable", "by_day") | _index("TasksTable", "inbox") | KEY_READS,
 }
@@ -85,6 +88,7 @@ API = (
         for a in ("DescribeExecution", "GetExecutionHistory", "DescribeStateMachineForExecution", "RedriveExecution")
     }
     | ANSWER
+    | CHECK_WAITING
     | DOCUMENT_PUT
     | KEY_WRITES
     | _secret("PiiKeySecret", "WhatsAppSecret")
@@ -99,6 +103,7 @@ STAR_ONLY = {
     "xray:GetSamplingTargets": "X-Ray: the same",
     "states:SendTaskSuccess": "answers a task token; the token itself names the execution",
     "states:SendTaskFailure": "the same",
+    "states:SendTaskHeartbeat": "the same (asks whether a token is still awaited)",
     "logs:CreateLogDelivery": "Step Functions' log delivery to CloudWatch Logs",
     "logs:GetLogDelivery": "the same",
     "logs:UpdateLogDelivery": "the same",

@@ -11,7 +11,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr
+
+from ventas.domain.errors import InstallationConflict, RequestEnded
 
 CI_PATTERN = re.compile(
     r"^(?P<number>\d{5,10})(?:-(?P<complement>[0-9][A-Z]))?(?: ?(?P<ext>LP|CB|SC|OR|PT|CH|TJ|BE|PD))?$"
@@ -113,6 +115,10 @@ class ReasonCode(StrEnum):
     CUSTOMER_UNREACHABLE = "CUSTOMER_UNREACHABLE"
     INSTALLATION_CANCELLED = "INSTALLATION_CANCELLED"
     MANUAL_REJECTION = "MANUAL_REJECTION"
+    TASK_NOT_WORKED = "TASK_NOT_WORKED"  # no agent worked a task in time: not the customer's doing
+    EXECUTION_FAILED = "EXECUTION_FAILED"  # the workflow broke (ops: see the execution)
+    EXECUTION_TIMED_OUT = "EXECUTION_TIMED_OUT"  # the workflow's overall TimeoutSeconds ran out
+    EXECUTION_STOPPED = "EXECUTION_STOPPED"  # an operator stopped the execution
 
 
 REASON_LABELS: dict[ReasonCode, str] = {
@@ -126,6 +132,10 @@ REASON_LABELS: dict[ReasonCode, str] = {
     ReasonCode.CUSTOMER_UNREACHABLE: "No logramos comunicarnos con usted",
     ReasonCode.INSTALLATION_CANCELLED: "La instalación fue cancelada",
     ReasonCode.MANUAL_REJECTION: "La solicitud fue revisada y no puede continuar",
+    ReasonCode.TASK_NOT_WORKED: "No pudimos atender su solicitud a tiempo",
+    ReasonCode.EXECUTION_FAILED: "Su solicitud no pudo completarse por un problema técnico",
+    ReasonCode.EXECUTION_TIMED_OUT: "Su solicitud superó el plazo máximo de atención",
+    ReasonCode.EXECUTION_STOPPED: "Su solicitud fue detenida por el centro de llamadas",
 }
 
 # Reasons that end the procedure at step 14 (a business rejection, not a failure).
@@ -159,6 +169,7 @@ class Outcome(StrEnum):
     SOLD = "sold"  # registered, installed, QC call done
     REJECTED = "rejected"  # step 14
     ABANDONED = "abandoned"  # customer unreachable, documents never came, installation cancelled
+    FAILED = "failed"  # the execution failed, timed out or was stopped (ops must see it)
 
 
 class Location(Strict):
@@ -242,7 +253,14 @@ class SaleRequest(BaseModel):
     reason: Reason | None = None
     manual_reviews: int = 0
     joined_leads: list[str] = Field(default_factory=list)
+    # Installation events already applied (OPR-PAS-P02's own event ids -> kind): a replay is
+    # recognised in the same write that applied the event.
+    installation_events: dict[str, str] = Field(default_factory=dict)
     version: int = 0  # optimistic concurrency: each save requires the version it read
+
+    # History entries recorded by the transitions below and not yet saved: the repository's
+    # `save` writes them with the new state in one unit (a DynamoDB transaction), then clears them.
+    _new_history: list[HistoryEntry] = PrivateAttr(default_factory=list)
 
     @property
     def identified(self) -> bool:
@@ -251,6 +269,184 @@ class SaleRequest(BaseModel):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATES
+
+    # --- transitions: the aggregate decides and records what happened -------------------------
+
+    @property
+    def new_history(self) -> tuple[HistoryEntry, ...]:
+        """Entries recorded since the last save (oldest first)."""
+        return tuple(self._new_history)
+
+    def history_saved(self) -> None:
+        """Called by the repository once the state and `new_history` are stored together."""
+        self._new_history.clear()
+
+    def note(self, now: datetime, event: str, **detail: object) -> None:
+        """Record an event at the current step without moving the request.
+
+        Details hold ids, steps and codes only: never CI, phone or names.
+        """
+        self._new_history.append(HistoryEntry(at=now, step=self.step, event=event, detail=dict(detail)))
+        self.updated_at = now
+
+    def advance(self, now: datetime, step: Step, event: str, why: Reason | None = None, **detail: object) -> None:
+        """Move to `step` (an acknowledged request is then in progress) and record `event`.
+
+        `why`: the reason the request cannot go on (step 4 or 7), kept for step 14.
+        Raises `RequestEnded` (nothing changed) when the request has already ended.
+        """
+        self._check_open(event)
+        if why is not None:
+            self.reason = why
+        self.step = step
+        if self.status == OrderState.ACKNOWLEDGED:
+            self.status = OrderState.IN_PROGRESS
+        self.note(now, event, **detail)
+
+    def join_lead(self, now: datetime, channel: Channel, channel_lead_id: str, missed_call: bool) -> None:
+        """Another lead of the same customer joins this open request (steps 1, 1.1)."""
+        self.joined_leads.append(f"{channel.value}:{channel_lead_id}")
+        self.note(now, "lead_joined", channel=channel.value, channel_lead_id=channel_lead_id, missed_call=missed_call)
+
+    def identify(self, ci: str | None, service_code: str | None, name: str | None) -> None:
+        """Steps 3.1, 3.2: what an agent learnt on the call (None keeps what is known)."""
+        self.ci = ci or self.ci
+        self.service_code = service_code or self.service_code
+        self.name = name or self.name
+
+    def register_order(self, now: datetime, order_id: str, form_id: str, expected_completion: datetime) -> None:
+        """Steps 10, 11: the sale is in Smartflex; the customer is told the latest date."""
+        self.order_id = order_id
+        self.expected_completion_date = expected_completion
+        self.advance(
+            now,
+            Step.CONFIRMATION,
+            "sale_registered",
+            order_id=order_id,
+            form_id=form_id,
+            expected_completion_date=expected_completion.isoformat(),
+        )
+
+    def record_installation(self, installed_at: datetime, qc_at: datetime) -> None:
+        """Step 12 ends, step 13's QC call is scheduled at `qc_at` (UTC)."""
+        if self.order_id is None:
+            raise ValueError("an installation needs a registered order")
+        self.installed_at = installed_at
+        self.qc_at = qc_at
+
+    # --- step 12: what Instalaciones (OPR-PAS-P02) reports, once per event id ----------------
+
+    def _installation_event(self, event_id: str, kind: str) -> bool:
+        """False for a replay of an applied event; InstallationConflict when the order cannot
+        take this event (no order yet, the request ended, the installation already done)."""
+        seen = self.installation_events.get(event_id)
+        if seen is not None:
+            if seen != kind:
+                raise InstallationConflict(f"El evento {event_id} ya fue registrado como {seen}.")
+            return False
+        if self.order_id is None or self.step not in (Step.CONFIRMATION, Step.INSTALLATION):
+            raise InstallationConflict("El pedido no está en espera de instalación.")
+        if self.outcome is not None:
+            raise InstallationConflict("La solicitud de este pedido ya concluyó.")
+        if self.installed_at is not None:
+            raise InstallationConflict("La instalación de este pedido ya fue registrada.")
+        self.installation_events[event_id] = kind
+        return True
+
+    def installation_completed(self, now: datetime, event_id: str, installed_at: datetime, qc_at: datetime) -> bool:
+        """Step 12 ends; the QC call (13) is scheduled at `qc_at`. False for a replay."""
+        if not self._installation_event(event_id, "completed"):
+            return False
+        self.record_installation(installed_at, qc_at)
+        self.advance(
+            now,
+            Step.INSTALLATION,
+            "installed",
+            event_id=event_id,
+            installed_at=installed_at.isoformat(),
+            qc_at=qc_at.isoformat(),
+        )
+        return True
+
+    def installation_cancelled(self, now: datetime, event_id: str, cause: str) -> bool:
+        """Instalaciones cancelled the order; the workflow then abandons the request. False for
+        a replay. `cause` is the installer's text (no personal data expected), kept shortened."""
+        if not self._installation_event(event_id, "cancelled"):
+            return False
+        self.advance(now, Step.INSTALLATION, "installation_cancelled", event_id=event_id, cause=cause[:200])
+        return True
+
+    def installation_rescheduled(self, now: datetime, event_id: str, scheduled_for: datetime) -> bool:
+        """A new installation date: the expected completion date follows it. False for a replay."""
+        if not self._installation_event(event_id, "rescheduled"):
+            return False
+        self.expected_completion_date = scheduled_for
+        self.advance(
+            now,
+            Step.INSTALLATION,
+            "installation_rescheduled",
+            event_id=event_id,
+            scheduled_for=scheduled_for.isoformat(),
+        )
+        return True
+
+    def reject(self, now: datetime, reason: Reason | None = None) -> bool:
+        """Steps 14, 14.1: a business rejection. False when the request had already ended."""
+        if self.outcome is not None:
+            return False
+        self.reason = reason or self.reason or Reason.of(ReasonCode.MANUAL_REJECTION)
+        self._end(now, OrderState.REJECTED, Outcome.REJECTED, Step.REJECTION)
+        return True
+
+    def abandon(self, now: datetime, code: ReasonCode) -> bool:
+        """A wait ran out or nobody could act: the request is cancelled with `code`."""
+        if self.outcome is not None:
+            return False
+        self.reason = Reason.of(code)
+        self._end(now, OrderState.CANCELLED, Outcome.ABANDONED, self.step)
+        return True
+
+    def close(self, now: datetime) -> bool:
+        """Step 13.1: the QC call concludes the sale."""
+        if self.outcome is not None:
+            return False
+        self._end(now, OrderState.COMPLETED, Outcome.SOLD, Step.CLOSED)
+        return True
+
+    def end_execution(self, now: datetime, execution_status: str, cause: str | None) -> bool:
+        """The workflow ended without closing the request (ABORTED, FAILED or TIMED_OUT).
+
+        TMF622: an operator's stop is `cancelled`, a failure or a timeout `failed`. False when
+        the request had already ended (its own end came first).
+        """
+        if self.outcome is not None:
+            return False
+        code = EXECUTION_END_REASONS[execution_status]
+        self.reason = Reason.of(code)
+        status = OrderState.CANCELLED if code == ReasonCode.EXECUTION_STOPPED else OrderState.FAILED
+        self.status = status
+        self.outcome = Outcome.FAILED
+        self.note(now, f"execution_{execution_status.lower()}", reason=code.value, cause=(cause or "")[:200])
+        return True
+
+    def _end(self, now: datetime, status: OrderState, outcome: Outcome, step: Step) -> None:
+        self.status = status
+        self.outcome = outcome
+        self.step = step
+        reason = self.reason.code.value if self.reason else None
+        self.note(now, f"request_{outcome.value}", reason=reason)
+
+    def _check_open(self, event: str) -> None:
+        if self.outcome is not None:
+            raise RequestEnded(self.request_id, event)
+
+
+# Step Functions execution status (EventBridge "Execution Status Change") -> why the request ended.
+EXECUTION_END_REASONS: dict[str, ReasonCode] = {
+    "FAILED": ReasonCode.EXECUTION_FAILED,
+    "TIMED_OUT": ReasonCode.EXECUTION_TIMED_OUT,
+    "ABORTED": ReasonCode.EXECUTION_STOPPED,
+}
 
 
 class Qualification(BaseModel):

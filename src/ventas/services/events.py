@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ventas.container import Container
-from ventas.domain.errors import RequestNotFound, WorkflowNotWaiting
+from ventas.domain.errors import WorkflowNotWaiting
 from ventas.domain.models import Document, Step
 from ventas.observability import logger
 from ventas.services.concurrency import retry_on_conflict
-from ventas.services.stages import advance, missing_requirements, qc_wait_until, service_of
+from ventas.services.stages import missing_requirements, service_of
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,8 @@ def receive_document(
             Document(requirement=slot, media_id=media_id, mime_type=mime_type, received_at=received_at, object_key=key)
         )
         missing = missing_requirements(service, request)
-        advance(deps, request, Step.DOCUMENTS, "document_received", requirement=slot, missing=missing)
+        request.advance(deps.clock.now(), Step.DOCUMENTS, "document_received", requirement=slot, missing=missing)
+        deps.requests.save(request)
         return DocumentReceipt(request_id, "recorded" if missing else "complete", tuple(missing))
 
     receipt = retry_on_conflict(record)
@@ -80,30 +81,3 @@ def _resume(deps: Container, request_id: str, wait: str, output: dict[str, str])
     finally:
         deps.requests.set_token(request_id, wait, None)
     return True
-
-
-def installation_completed(deps: Container, order_id: str, installed_at: datetime) -> str:
-    """Step 12 ends: OPR-PAS-P02 reports the installation; the QC call is scheduled (13)."""
-    found = deps.requests.by_order(order_id)
-    if found is None:
-        raise RequestNotFound(order_id)
-    request_id = found.request_id
-
-    def record() -> dict[str, str]:
-        request = deps.requests.get(request_id)
-        output = qc_wait_until(deps, request, installed_at)
-        advance(
-            deps,
-            request,
-            Step.INSTALLATION,
-            "installed",
-            installed_at=installed_at.isoformat(),
-            qc_at=str(request.qc_at),
-        )
-        return output
-
-    output = retry_on_conflict(record)
-    if _resume(deps, request_id, "installation", output):
-        return "resumed"
-    # The wait timed out: the follow-up task now carries the case.
-    return "not_waiting"

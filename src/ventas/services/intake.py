@@ -8,10 +8,10 @@ from dataclasses import dataclass
 
 from ventas.container import Container
 from ventas.domain.errors import RequestNotFound, UnknownService
-from ventas.domain.models import Channel, HistoryEntry, Lead, MissedCall, SaleRequest, Step
+from ventas.domain.models import Channel, Lead, MissedCall, SaleRequest, Step
 from ventas.domain.schedule import local_day
 from ventas.observability import logger
-from ventas.services.concurrency import retry_on_conflict
+from ventas.services.concurrency import update_request
 
 SETTLE_SECONDS = 3.0
 
@@ -136,27 +136,9 @@ def submit_lead(
     holder = _join_open_request(deps, lead, candidate)
     if holder is not None:
         _rebind(deps, claimed, candidate, holder)  # replays of this lead answer the open request
-        deps.requests.append_history(
-            holder,
-            HistoryEntry(
-                at=now,
-                step=Step.INTAKE,
-                event="lead_joined",
-                detail={
-                    "channel": lead.channel.value,
-                    "channel_lead_id": lead.channel_lead_id,
-                    "missed_call": missed_call,
-                },
-            ),
+        update_request(
+            deps, holder, lambda existing: existing.join_lead(now, lead.channel, lead.channel_lead_id, missed_call)
         )
-
-        def join() -> None:
-            existing = deps.requests.get(holder)
-            existing.joined_leads.append(f"{lead.channel.value}:{lead.channel_lead_id}")
-            existing.updated_at = now
-            deps.requests.save(existing)
-
-        retry_on_conflict(join)
         logger.info("lead joined an open request", extra={"request_id": holder})
         return IntakeResult(holder, created=False, joined=True)
 
@@ -173,16 +155,8 @@ def submit_lead(
         location=lead.location,
         missed_call=missed_call,
     )
-    deps.requests.add(request)
-    deps.requests.append_history(
-        candidate,
-        HistoryEntry(
-            at=now,
-            step=Step.INTAKE,
-            event="lead_received",
-            detail={"channel": lead.channel.value, "missed_call": missed_call},
-        ),
-    )
+    request.note(now, "lead_received", channel=lead.channel.value, missed_call=missed_call)
+    deps.requests.add(request)  # the request and its first history entry, at once
     _start(deps, request)
     return IntakeResult(candidate, created=True)
 
@@ -212,8 +186,8 @@ def execution_input(deps: Container, request: SaleRequest) -> dict[str, object]:
 
 
 def _start(deps: Container, request: SaleRequest) -> None:
-    deps.workflow.start(request.request_id, execution_input(deps, request))
-    logger.info("workflow started", extra={"request_id": request.request_id})
+    if deps.workflow.start(request.request_id, execution_input(deps, request)):
+        logger.info("workflow started", extra={"request_id": request.request_id})
 
 
 def _ensure_started(deps: Container, request_id: str) -> None:
@@ -223,8 +197,4 @@ def _ensure_started(deps: Container, request_id: str) -> None:
     except RequestNotFound:
         return  # the first delivery is still being written
     if request.step == Step.INTAKE and request.is_open:
-        try:
-            _start(deps, request)
-        except Exception as exc:
-            if "ExecutionAlreadyExists" not in type(exc).__name__ + str(exc):
-                raise
+        _start(deps, request)  # a no-op when the execution exists (the name makes it once)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TypeVar
 
-from ventas.adapters.memory import (
+from ventas.adapters.dynamo_keys import (
     INBOX_PAGE_KEY,
     REQUEST_PAGE_KEY,
     encode_page,

@@ -6,6 +6,7 @@
 | VD_AUTH_JWKS_URL | where its signing keys are; default `<issuer>/.well-known/jwks.json` (locally: moto) |
 | VD_AUTH_CLIENT_IDS | comma-separated app client ids whose tokens are accepted |
 | VD_CHANNEL_KEYS | comma-separated `<channel system>:<sha256 hex of its API key>` (digests only) |
+| VD_BACKOFFICE_KEYS | comma-separated `installations:<sha256 hex of its API key>` (back-office systems) |
 | VD_CONSOLE_ORIGIN | the agent/ops console's origin: the only one CORS allows |
 | VD_MAX_BODY_BYTES | request body limit of JSON routes (the webhook has its own) |
 """
@@ -19,8 +20,22 @@ DEFAULT_MAX_BODY = 16 * 1024
 WEBHOOK_MAX_BODY = 256 * 1024
 
 
+BACKOFFICE_ROLES = frozenset({"installations"})
+
+
 def _split(value: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in value.split(",") if item.strip())
+
+
+def _digests(variable: str) -> dict[str, str]:
+    """`<name>:<sha256 hex>,...` -> {digest: name}."""
+    keys: dict[str, str] = {}
+    for entry in _split(os.environ.get(variable, "")):
+        name, _, digest = entry.partition(":")
+        if not name or len(digest) != 64:
+            raise ValueError(f"{variable} entries are <name>:<sha256 hex of the key>")
+        keys[digest.lower()] = name
+    return keys
 
 
 @dataclass(frozen=True)
@@ -29,6 +44,7 @@ class ApiSettings:
     auth_jwks_url: str = ""
     auth_client_ids: tuple[str, ...] = ()
     channel_keys: dict[str, str] = field(default_factory=dict)  # sha256 hex -> channel system
+    backoffice_keys: dict[str, str] = field(default_factory=dict)  # sha256 hex -> back-office role
     console_origin: str = "http://127.0.0.1:5173"
     max_body_bytes: int = DEFAULT_MAX_BODY
     webhook_max_body_bytes: int = WEBHOOK_MAX_BODY
@@ -36,17 +52,16 @@ class ApiSettings:
     @classmethod
     def from_env(cls) -> ApiSettings:
         issuer = os.environ.get("VD_AUTH_ISSUER", "").rstrip("/")
-        keys: dict[str, str] = {}
-        for entry in _split(os.environ.get("VD_CHANNEL_KEYS", "")):
-            name, _, digest = entry.partition(":")
-            if not name or len(digest) != 64:
-                raise ValueError("VD_CHANNEL_KEYS entries are <name>:<sha256 hex of the key>")
-            keys[digest.lower()] = name
+        keys = _digests("VD_CHANNEL_KEYS")
+        backoffice = _digests("VD_BACKOFFICE_KEYS")
+        if set(backoffice.values()) - BACKOFFICE_ROLES:
+            raise ValueError(f"VD_BACKOFFICE_KEYS names are one of {sorted(BACKOFFICE_ROLES)}")
         return cls(
             auth_issuer=issuer,
             auth_jwks_url=os.environ.get("VD_AUTH_JWKS_URL", f"{issuer}/.well-known/jwks.json" if issuer else ""),
             auth_client_ids=_split(os.environ.get("VD_AUTH_CLIENT_IDS", "")),
             channel_keys=keys,
+            backoffice_keys=backoffice,
             console_origin=os.environ.get("VD_CONSOLE_ORIGIN", cls.console_origin),
             max_body_bytes=int(os.environ.get("VD_MAX_BODY_BYTES", str(DEFAULT_MAX_BODY))),
         )

@@ -15,11 +15,22 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ventas.domain.execution_graph import ExecutionGraph
+from ventas.domain.installation import InstallationEvent
 from ventas.domain.models import Channel, Lead, MissedCall, OrderState, Step
 from ventas.domain.tasks import RESULT_MODELS, TaskStatus
 from ventas.web.auth import Role
 from ventas.web.config import DEFAULT_MAX_BODY, WEBHOOK_MAX_BODY
-from ventas.web.views import Accepted, Health, KpiSeries, KpiView, RequestDetail, RequestPage, TaskPage, TaskView
+from ventas.web.views import (
+    Accepted,
+    Health,
+    InstallationReceiptView,
+    KpiSeries,
+    KpiView,
+    RequestDetail,
+    RequestPage,
+    TaskPage,
+    TaskView,
+)
 from ventas.web.whatsapp import WaDelivery
 
 REQUEST_ID = r"^[A-Za-z0-9_-]{4,80}$"
@@ -84,6 +95,7 @@ class WebhookAck(BaseModel):
     statuses: int
 
 
+SYSTEMS = frozenset({Role.CHANNEL, Role.INSTALLATIONS})  # callers with an API key, not people
 Auth = Literal["none", "bearer", "api_key", "bearer_or_api_key", "signature", "verify_token"]
 
 
@@ -107,17 +119,18 @@ class Operation:
     def auth(self) -> Auth:
         if not self.roles:
             return "none"
-        if Role.CHANNEL in self.roles:
-            return "bearer_or_api_key" if self.roles - {Role.CHANNEL} else "api_key"
+        if self.roles & SYSTEMS:
+            return "bearer_or_api_key" if self.roles - SYSTEMS else "api_key"
         return "bearer"
 
     @property
     def for_people(self) -> bool:
         """Routes the browser console calls: the only ones with CORS."""
-        return bool(self.roles - {Role.CHANNEL})
+        return bool(self.roles - SYSTEMS)
 
 
 PEOPLE_ERRORS = (401, 403)
+ORDER_ID = r"^[A-Za-z0-9_-]{1,60}$"
 _SUPERVISION = frozenset({Role.SUPERVISOR, Role.OPS})
 # One of the per-kind bodies; which one is checked against the task's kind (services.tasks).
 CompletionBody: Any = functools.reduce(operator.or_, RESULT_MODELS.values())
@@ -148,6 +161,18 @@ OPERATIONS: tuple[Operation, ...] = (
         status=202,
         errors=(400, 401, 403, 413, 415, 422),
         headers={"Idempotency-Key": IDEMPOTENCY_KEY},
+    ),
+    Operation(
+        "reportInstallation",
+        "POST",
+        "/v1/orders/{order_id}/installation-events",
+        "Instalaciones (OPR-PAS-P02) reports on an order (step 12): completed, cancelled or rescheduled;"
+        " idempotent per event_id",
+        roles=frozenset({Role.INSTALLATIONS}),
+        body=InstallationEvent,
+        response=InstallationReceiptView,
+        status=202,
+        errors=(400, 401, 403, 404, 409, 413, 415, 422),
     ),
     Operation(
         "searchRequests",
