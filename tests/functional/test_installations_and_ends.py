@@ -70,7 +70,9 @@ def test_the_qc_wait_ends_at_the_requests_qc_time(driver: Driver, http: HttpDriv
         for e in driver.history(request_id)
         if e["type"] == "WaitStateEntered" and e["stateEnteredEventDetails"]["name"] == "WaitForQcSlot"
     )
-    wait_until = datetime.fromisoformat(json.loads(entered["stateEnteredEventDetails"]["input"])["qcWaitUntil"])
+    wait_until = datetime.fromisoformat(
+        json.loads(entered["stateEnteredEventDetails"]["input"])["installation"]["qcWaitUntil"]
+    )
     expected = answered_at + (qc_at - answered_at) / float(TEST_SCALE)
     assert abs((wait_until - expected).total_seconds()) <= 2
 
