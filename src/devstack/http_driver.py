@@ -18,11 +18,11 @@ from typing import Any
 import requests
 
 from devstack.api_server import LocalApi, ensure_api
-from devstack.driver import DriverBase, wait_for
+from devstack.driver import DriverBase, InvokeError, wait_for
 from devstack.identity import DEFAULT_USERS
 from devstack.stack import LocalStack
 from ventas.domain.models import SaleRequest, Step
-from ventas.domain.tasks import TASK_STEPS, TaskKind
+from ventas.domain.tasks import TASK_STEPS, HumanTask, TaskKind, TaskStatus
 from ventas.web.auth import Role
 from ventas.web.views import TaskView
 from ventas.web.whatsapp import sign
@@ -291,3 +291,72 @@ def document_delivery(messages: list[dict[str, Any]], statuses: list[dict[str, A
         "object": "whatsapp_business_account",
         "entry": [{"id": "102290129340398", "changes": [{"value": value, "field": "messages"}]}],
     }
+
+
+class Driver(HttpDriver):
+    """`HttpDriver` in the stack's own process: the same actions over HTTP, state read straight
+    from the stack (faster polling for tests and benches), and the IVR's missed calls by the
+    direct invoke of the intake function that an IVR flow uses (its documented entry)."""
+
+    def __init__(self, stack: LocalStack, channel_system: str = "web") -> None:
+        super().__init__(stack, channel_system)
+        self._lambda = stack.client("lambda")
+        self._sfn = stack.client("stepfunctions")
+
+    def missed_call(self, caller: str, line: str = "4200400", at: datetime | None = None) -> str:
+        call = {"caller": caller, "line": line, "called_at": (at or datetime.now(UTC)).isoformat()}
+        return str(self.invoke_intake({"missed_call": call})["requestId"])
+
+    def invoke_intake(self, event: dict[str, Any]) -> Any:
+        """Lambda Invoke of the IntakeFunction, as the IVR flow does; InvokeError on FunctionError."""
+        response = self._lambda.invoke(FunctionName=self.stack.functions["IntakeFunction"], Payload=json.dumps(event))
+        payload = json.loads(response["Payload"].read() or b"null")
+        if response.get("FunctionError"):
+            raise InvokeError(payload.get("errorType", "Unknown"), payload.get("errorMessage", ""))
+        return payload
+
+    # --- reading state straight from the stack ------------------------------------------------
+
+    def request(self, request_id: str) -> SaleRequest:
+        request: SaleRequest = self.stack.deps.requests.get(request_id)
+        return request
+
+    def open_task(self, request_id: str, kind: TaskKind, timeout: float = 20) -> Any:
+        def probe() -> HumanTask | None:
+            found = (t for t in self.stack.deps.tasks.open_for(request_id) if t.kind == kind)
+            return next((t for t in found if t.status == TaskStatus.OPEN), None)
+
+        return wait_for(probe, timeout, f"{kind.value} task of {request_id}")
+
+    def handed_off(self, request_id: str, timeout: float = 20) -> str:
+        order_id = wait_for(lambda: self.request(request_id).order_id, timeout, f"order of {request_id}")
+        history = self.stack.deps.requests.history
+        wait_for(
+            lambda: any(h.event == "installation_handed_off" for h in history(request_id)),
+            timeout,
+            f"hand-off of {request_id}",
+        )
+        self.stack.deps.installations.take(order_id)
+        return str(order_id)
+
+    def execution_arn(self, request_id: str) -> str:
+        arn: str = self.stack.deps.workflow.execution_arn(request_id)  # the production adapter's rule
+        return arn
+
+    def execution(self, request_id: str) -> dict[str, Any]:
+        described: dict[str, Any] = self._sfn.describe_execution(executionArn=self.execution_arn(request_id))
+        return described
+
+    def history(self, request_id: str) -> list[dict[str, Any]]:
+        events: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {"executionArn": self.execution_arn(request_id), "maxResults": 1000}
+        while True:
+            page = self._sfn.get_execution_history(**kwargs)
+            events.extend(page["events"])
+            if not page.get("nextToken"):
+                return events
+            kwargs["nextToken"] = page["nextToken"]
+
+    def inbox(self, limit: int = 200) -> list[Any]:
+        tasks, _ = self.stack.deps.tasks.inbox(TaskStatus.OPEN, limit)
+        return list(tasks)

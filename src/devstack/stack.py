@@ -145,12 +145,26 @@ class LocalStack:
 
     def _share_environment(self, res: Resolver, functions: list[str]) -> None:
         """All handlers share this process: their resolved variables must agree."""
-        for logical in functions:
-            for key, value in res.function_environment(logical).items():
+        shared = [res.function_environment(logical) for logical in functions]
+        shared.append(self._api_data_environment(res))
+        for variables in shared:
+            for key, value in variables.items():
                 if self.environment.get(key, value) != value:
                     raise ValueError(f"{key} differs between functions; the local stack shares one process")
                 self.environment[key] = value
         os.environ.update(self.environment)
+
+    def _api_data_environment(self, res: Resolver) -> dict[str, str]:
+        """The API (infra/api.yaml) runs in this process too: the variables that name this
+        stack's data (a bucket, a table, the state machine) come from its declaration."""
+        api = load_template(TEMPLATE.parent / "api.yaml")["Resources"]["APIHandler"]["Properties"]
+        data = ("AWS::S3::Bucket", "AWS::DynamoDB::Table", "AWS::Serverless::StateMachine")
+        found: dict[str, str] = {}
+        for key, value in api["Environment"]["Variables"].items():
+            target = value.get("Ref") if isinstance(value, dict) else None
+            if target in res.template["Resources"] and res.template["Resources"][target]["Type"] in data:
+                found[key] = str(res.resolve(value))
+        return found
 
     def _create_tables(self, res: Resolver) -> None:
         ddb = self.client("dynamodb")

@@ -3,13 +3,13 @@ and from back-office systems. Unknown fields are refused so a typo fails loudly.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Literal, TypedDict
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from ventas.domain.models import Lead, MissedCall
+from ventas.domain.models import MissedCall
 from ventas.domain.tasks import TaskKind
 
 # --- what the stages return to the ASL (the Choice states and Wait read these names) --------
@@ -73,46 +73,11 @@ class OpenTaskEvent(Event):
     context: dict[str, str] = Field(default_factory=dict)
 
 
-class ClaimTaskEvent(Event):
-    action: Literal["claim", "release"]
-    task_id: str = Field(min_length=1, max_length=40)
-    agent: str = Field(min_length=1, max_length=120)
-
-
-class CompleteTaskEvent(Event):
-    action: Literal["complete"]
-    task_id: str = Field(min_length=1, max_length=40)
-    agent: str = Field(min_length=1, max_length=120)
-    result: dict[str, object]
-
-
-class TasksEvent(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    event: Annotated[OpenTaskEvent | ClaimTaskEvent | CompleteTaskEvent, Field(discriminator="action")]
-
-
 class RequestDocumentsEvent(Event):
     action: Literal["request"]
     request_id: RequestId
     task_token: Token
     reminder: bool = False
-
-
-class DocumentEvent(Event):
-    """A requirement document received on WhatsApp (the webhook hands the media over)."""
-
-    action: Literal["document"]
-    phone: str = Field(min_length=8, max_length=20)
-    media_id: str = Field(min_length=1, max_length=200)
-    mime_type: str = Field(min_length=3, max_length=100)
-    content_base64: str = Field(default="", max_length=14_000_000)
-    received_at: datetime
-    requirement: str | None = None
-
-
-class RequirementsEvent(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    event: Annotated[RequestDocumentsEvent | DocumentEvent, Field(discriminator="action")]
 
 
 class HandOffEvent(Event):
@@ -132,18 +97,12 @@ class CloseEvent(Event):
     request_id: RequestId
 
 
-class IntakeEvent(BaseModel):
-    """A lead or a missed call, as channels hand them to the intake function."""
+class IvrMissedCallEvent(BaseModel):
+    """What the IVR flow sends when it invokes the intake function directly on a missed call
+    (step 1.2). Leads come through the API only (POST /v1/requests)."""
 
     model_config = ConfigDict(extra="forbid")
-    lead: Lead | None = None
-    missed_call: MissedCall | None = None
-
-    @model_validator(mode="after")
-    def _exactly_one(self) -> IntakeEvent:
-        if (self.lead is None) == (self.missed_call is None):
-            raise ValueError("indique exactamente uno: lead o missed_call")
-        return self
+    missed_call: MissedCall
 
 
 class ExecutionStatusDetail(BaseModel):

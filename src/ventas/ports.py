@@ -150,6 +150,10 @@ class RequestRepository(Protocol):
         self, status: OrderState, limit: int = 50, start: str | None = None
     ) -> tuple[list[SaleRequest], str | None]: ...
 
+    def resume_after(self, request: SaleRequest) -> str:
+        """The opaque `start` of a `by_status` read that resumes after `request` (a caller that
+        filters a page stops at the item it kept last)."""
+
     def by_day(self, day: str) -> list[SaleRequest]: ...
 
     def by_order(self, order_id: str) -> SaleRequest | None: ...
@@ -171,6 +175,9 @@ class TaskRepository(Protocol):
     def inbox(
         self, status: TaskStatus, limit: int = 50, start: str | None = None
     ) -> tuple[list[HumanTask], str | None]: ...
+
+    def resume_after(self, task: HumanTask) -> str:
+        """The opaque `start` of an `inbox` read that resumes after `task`."""
 
     def open_for(self, request_id: str) -> list[HumanTask]: ...
 

@@ -129,6 +129,9 @@ class InMemoryRequestRepository:
             rows = [row for row in rows if row[0] < after["gsi1sk"]]
         return _page(rows, limit, lambda r: {f: request_keys(r)[f] for f in REQUEST_PAGE_KEY})
 
+    def resume_after(self, request: SaleRequest) -> str:
+        return encode_page({f: request_keys(request)[f] for f in REQUEST_PAGE_KEY})
+
     def by_day(self, day: str) -> list[SaleRequest]:
         partition = f"DAY#{check_day(day)}"
         rows = [(index["gsi2sk"], r) for r in self._all() if (index := request_index(r))["gsi2pk"] == partition]
@@ -188,6 +191,9 @@ class InMemoryTaskRepository:
         if after is not None:
             rows = [row for row in rows if row[0] > after["inbox_sk"]]
         return _page(rows, limit, lambda t: {f: task_document(t)[f] for f in INBOX_PAGE_KEY})
+
+    def resume_after(self, task: HumanTask) -> str:
+        return encode_page({f: task_document(task)[f] for f in INBOX_PAGE_KEY})
 
     def open_for(self, request_id: str) -> list[HumanTask]:
         tasks = [t for t in self._all() if t.request_id == request_id and t.status in OPEN_TASK_STATES]

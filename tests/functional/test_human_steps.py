@@ -6,7 +6,8 @@ import threading
 
 import pytest
 
-from devstack.driver import Driver, InvokeError, wait_for
+from devstack.driver import Driver, wait_for
+from devstack.http_driver import ApiFailure
 from tests.functional.conftest import shorten
 from ventas.domain.models import OrderState, Outcome, ReasonCode
 from ventas.domain.tasks import PROTOCOL, TaskKind, TaskStatus
@@ -89,7 +90,7 @@ def test_task_completed_twice_completes_once_and_the_workflow_advances_once(driv
         try:
             driver.complete(task.task_id, agent, IDENTITY)
             outcomes.append("ok")
-        except InvokeError as error:
+        except ApiFailure as error:
             outcomes.append(error.error_type)
 
     threads = [threading.Thread(target=complete, args=(a,)) for a in ("agente.maria", "agente.jose")]
@@ -98,7 +99,7 @@ def test_task_completed_twice_completes_once_and_the_workflow_advances_once(driv
     for thread in threads:
         thread.join(timeout=30)
     assert sorted(outcomes) == ["TaskConflict", "ok"]
-    with pytest.raises(InvokeError) as again:
+    with pytest.raises(ApiFailure) as again:
         driver.complete(task.task_id, "agente.maria", IDENTITY)
     assert again.value.error_type == "TaskConflict"
     assert "ya fue completada" in again.value.message
@@ -122,7 +123,7 @@ def test_task_whose_workflow_timed_out_is_refused_as_expired(driver: Driver) -> 
     assert request.reason.label == "No pudimos atender su solicitud a tiempo"
     assert "abandonment" in driver.messages(request_id)
 
-    with pytest.raises(InvokeError) as late:
+    with pytest.raises(ApiFailure) as late:
         driver.complete(task.task_id, "agente.maria", IDENTITY)
     assert late.value.error_type == "WorkflowNotWaiting"
     assert driver.stack.deps.tasks.get(task.task_id).status == TaskStatus.EXPIRED

@@ -25,7 +25,7 @@ def _sold(http: HttpDriver, lead_id: str, phone: str) -> tuple[str, str]:
         channel="web",
         channel_lead_id=lead_id,
         phone=phone,
-        ci=f"7{phone[-6:]} LP",
+        ci=f"6{phone[-6:]} LP",
         service_code="INTERNET_FTTH_100",
         location=CENTRO,
     )
@@ -36,7 +36,7 @@ def _sold(http: HttpDriver, lead_id: str, phone: str) -> tuple[str, str]:
 
 
 def test_an_installation_reported_days_late_schedules_the_qc_call_in_business_hours(http: HttpDriver) -> None:
-    request_id, order_id = _sold(http, "web-inst-late", "+59174000001")
+    request_id, order_id = _sold(http, "web-inst-late", "+59176000001")
     installed_at = datetime.now(UTC) - timedelta(days=3)  # reported three days late
     reported = datetime.now(UTC)
     answer = http.installation_event(
@@ -60,7 +60,7 @@ def test_an_installation_reported_days_late_schedules_the_qc_call_in_business_ho
 
 def test_the_qc_wait_ends_at_the_requests_qc_time(driver: Driver, http: HttpDriver) -> None:
     """The Wait reads the instant the request shows, compressed like every local wait."""
-    request_id, order_id = _sold(http, "web-inst-wait", "+59174000005")
+    request_id, order_id = _sold(http, "web-inst-wait", "+59176000005")
     event = {"kind": "completed", "event_id": f"opr-{order_id}-w", "installed_at": datetime.now(UTC).isoformat()}
     answered_at = datetime.now(UTC)
     qc_at = datetime.fromisoformat(http.installation_event(order_id, event)["qc_at"])
@@ -78,7 +78,7 @@ def test_the_qc_wait_ends_at_the_requests_qc_time(driver: Driver, http: HttpDriv
 
 
 def test_an_installation_cancelled_ends_the_request_once(http: HttpDriver) -> None:
-    request_id, order_id = _sold(http, "web-inst-cancel", "+59174000002")
+    request_id, order_id = _sold(http, "web-inst-cancel", "+59176000002")
     event = {"kind": "cancelled", "event_id": f"opr-{order_id}-c", "reason": "El cliente desistió de la instalación"}
     assert http.installation_event(order_id, event)["duplicate"] is False
 
@@ -92,7 +92,7 @@ def test_an_installation_cancelled_ends_the_request_once(http: HttpDriver) -> No
 
 
 def test_an_event_replayed_changes_nothing_and_contradictions_are_refused(http: HttpDriver) -> None:
-    request_id, order_id = _sold(http, "web-inst-replay", "+59174000003")
+    request_id, order_id = _sold(http, "web-inst-replay", "+59176000003")
     done = {"kind": "completed", "event_id": f"opr-{order_id}-d", "installed_at": datetime.now(UTC).isoformat()}
     first = http.installation_event(order_id, done)
     again = http.installation_event(order_id, done)  # the installer's retry
@@ -122,7 +122,7 @@ def http_role() -> object:
 
 
 def test_a_stopped_execution_ends_its_request_and_a_new_lead_starts_a_new_one(driver: Driver, http: HttpDriver) -> None:
-    phone = "+59174000004"
+    phone = "+59176000004"
     first = http.submit_lead(channel="web", channel_lead_id="web-stop-1", phone=phone, location=CENTRO)
     task = http.open_task(first, TaskKind.IDENTIFICATION)
     sfn = driver.stack.client("stepfunctions")
@@ -165,8 +165,8 @@ def test_an_ignored_review_is_escalated_then_ends_the_request(driver: Driver, ht
     request_id = http.submit_lead(
         channel="web",
         channel_lead_id="web-ignored",
-        phone="+59174000006",
-        ci="7000006 LP",
+        phone="+59176000006",
+        ci="6000006 LP",
         service_code="INTERNET_FTTH_100",
         location=CENTRO,
     )

@@ -53,23 +53,21 @@ EXPECTED: dict[str, set[Grant]] = {
     "EligibilityFunction": STAGE | BACK_OFFICE,
     "CoverageFunction": STAGE | BACK_OFFICE,
     "SaleFunction": STAGE | BACK_OFFICE | WHATSAPP,
+    # Asks for the documents and keeps the wait's token; documents come in through the API.
     "RequirementsFunction": _table("RequestsTable", "GetItem", "PutItem", "DeleteItem")
     | KEY_WRITES
-    | DOCUMENT_PUT
     | RESUME
-    | _secret("PiiKeySecret")
     | WHATSAPP,
+    # Hands the order over; Instalaciones reports back through the API (no by_order here).
     "InstallationFunction": _table("RequestsTable", "GetItem", "PutItem", "DeleteItem")
-    | _index("RequestsTable", "by_order")
     | KEY_WRITES
     | RESUME
     | BACK_OFFICE,
+    # Opens tasks for the workflow; agents answer them through the API (no SendTask* here).
     "TasksFunction": _table("RequestsTable", "GetItem", "PutItem")
     | _table("TasksTable", "GetItem", "PutItem")
     | _index("TasksTable", "by_request")
-    | KEY_WRITES
-    | ANSWER
-    | _secret("PiiKeySecret"),
+    | KEY_WRITES,
     "QcFunction": CLOSING,
     "NotifyFunction": CLOSING | WHATSAPP,
     # EventBridge: an execution ended ABORTED, FAILED or TIMED_OUT (closing.execution_ended).
@@ -245,3 +243,21 @@ def test_the_key_policy_lets_only_the_account_and_this_stacks_log_groups_in(buil
             assert principal == {"Service": {"Fn::Sub": "logs.${AWS::Region}.amazonaws.com"}}
             arns = statement["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]
             assert all("${AWS::StackName}" in arn["Fn::Sub"] for arn in arns)
+
+
+def test_the_intake_function_is_invoked_only_by_the_ivr_it_names(built: Built) -> None:
+    permissions = built.resources("AWS::Lambda::Permission")
+    ivr = {
+        k: v
+        for k, v in permissions.items()
+        if v["Properties"]["FunctionName"] == {"Fn::GetAtt": ["IntakeFunction", "Arn"]}
+    }
+    assert list(ivr) == ["IvrInvokePermission"]
+    (permission,) = ivr.values()
+    assert permission["Condition"] == "HasIvrInvoker"  # none at all unless a principal is configured
+    assert permission["Properties"]["Action"] == "lambda:InvokeFunction"
+    assert permission["Properties"]["Principal"] == {"Ref": "IvrInvokerPrincipal"}
+    # No other function can be invoked from outside the stack but by its own event source.
+    for logical, other in permissions.items():
+        if logical != "IvrInvokePermission":
+            assert other["Properties"]["Principal"].endswith(".amazonaws.com"), logical

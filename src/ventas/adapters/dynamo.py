@@ -76,6 +76,7 @@ from ventas.adapters.dynamo_keys import (
     REQUEST_PAGE_KEY,
     check_day,
     decode_page,
+    encode_page,
     history_sk,
     request_keys,
     task_conflict,
@@ -216,6 +217,9 @@ class DynamoRequestRepository(Table):
         )
         return [_request(i) for i in items], token
 
+    def resume_after(self, request: SaleRequest) -> str:
+        return encode_page({f: request_keys(request)[f] for f in REQUEST_PAGE_KEY})
+
     def by_day(self, day: str) -> list[SaleRequest]:
         items = self._query_all(
             IndexName="by_day",
@@ -346,6 +350,9 @@ class DynamoTaskRepository(Table):
             ExpressionAttributeValues={":status": string_attr(partition[1])},
         )
         return [_task(i) for i in items], token
+
+    def resume_after(self, task: HumanTask) -> str:
+        return encode_page({f: task_document(task)[f] for f in INBOX_PAGE_KEY})
 
     def open_for(self, request_id: str) -> list[HumanTask]:
         items = self._query_all(
