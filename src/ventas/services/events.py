@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ventas.container import Container
-from ventas.domain.errors import WorkflowNotWaiting
+from ventas.domain.errors import RequestEnded, WorkflowNotWaiting
 from ventas.domain.models import Document, Step
 from ventas.observability import logger
 from ventas.services.concurrency import retry_on_conflict
@@ -62,7 +62,10 @@ def receive_document(
         deps.requests.save(request)
         return DocumentReceipt(request_id, "recorded" if missing else "complete", tuple(missing))
 
-    receipt = retry_on_conflict(record)
+    try:
+        receipt = retry_on_conflict(record)
+    except RequestEnded:  # it ended between the key lookup and the save: nothing is kept
+        return DocumentReceipt(request_id, "not_expected")
     if receipt.status == "complete":
         _resume(deps, request_id, "documents", {})
     return receipt
