@@ -184,3 +184,28 @@ def test_an_ignored_review_is_escalated_then_ends_the_request(driver: Driver, ht
         if t.request_id == request_id and t.kind == TaskKind.MANUAL_REVIEW
     ]
     assert any(t.context.get("escalated") == "supervisor" for t in reviews)
+
+
+def test_a_failed_execution_marks_its_request_failed_with_the_cause(driver: Driver, http: HttpDriver) -> None:
+    """Something broke (here: a task answered with an error the ASL does not catch)."""
+    phone = "+59176000007"
+    request_id = http.submit_lead(channel="web", channel_lead_id="web-failed", phone=phone, location=CENTRO)
+    task = http.open_task(request_id, TaskKind.IDENTIFICATION)
+    sfn = driver.stack.client("stepfunctions")
+    token = driver.stack.deps.tasks.get(task.task_id).token
+    sfn.send_task_failure(taskToken=token, error="Unexpected", cause="a bug in a stage")
+    assert driver.finish(request_id)["status"] == "FAILED"
+
+    ended = wait_for(lambda: (r := http.request(request_id)).outcome and r, 20, "the request marked")
+    assert (ended.status, ended.outcome) == (OrderState.FAILED, Outcome.FAILED)
+    assert ended.reason is not None
+    assert ended.reason.code == ReasonCode.EXECUTION_FAILED
+    assert driver.stack.deps.tasks.get(task.task_id).status == TaskStatus.EXPIRED
+    history = http.call("GET", f"/v1/requests/{request_id}", http_role())["history"]
+    assert history[-1]["event"] == "execution_failed"
+    found = http.call("GET", "/v1/requests?status=failed&limit=100", http_role())["items"]
+    assert request_id in {item["request_id"] for item in found}
+    assert http.messages(request_id) == []  # ops decide what the customer is told
+    # The customer may start again.
+    again = http.submit_lead(channel="web", channel_lead_id="web-failed-2", phone=phone, location=CENTRO)
+    assert again != request_id
