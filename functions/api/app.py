@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalice import Chalice
-from chalicelib import channels, inbox, reports, sales, whatsapp
+from chalicelib import channels, inbox, installations, reports, sales, whatsapp
 from chalicelib.http import Call, Reply, normalise_errors, route
 
 from ventas.web.openapi import openapi_document
@@ -13,7 +13,7 @@ from ventas.web.views import Health
 
 app = Chalice(app_name="ventas-digitales-api")
 app.register_middleware(normalise_errors, "http")
-for blueprint in (channels.bp, sales.bp, inbox.bp, reports.bp, whatsapp.bp):
+for blueprint in (channels.bp, sales.bp, inbox.bp, installations.bp, reports.bp, whatsapp.bp):
     app.register_blueprint(blueprint)
 
 _document: dict[str, Any] = {}

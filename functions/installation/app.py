@@ -1,22 +1,13 @@
-"""Step 12: hand the order to Instalaciones (OPR-PAS-P02); the installation event resumes it."""
-
-from typing import Any
+"""Step 12: hand the order to Instalaciones (OPR-PAS-P02). The workflow calls it and waits on
+its token; Instalaciones reports back through the API (POST /v1/orders/{order_id}/installation-events)."""
 
 from ventas.container import Container
-from ventas.contracts import HandOffEvent, InstallationEvent
+from ventas.contracts import HandOffEvent, WaitingOutput
 from ventas.handler import stage_handler
-from ventas.services.events import installation_completed
 from ventas.services.stages import hand_off_installation
 
 
-@stage_handler(InstallationEvent)
-def _handle(deps: Container, wrapper: InstallationEvent) -> dict[str, Any]:
-    event = wrapper.event
-    if isinstance(event, HandOffEvent):
-        hand_off_installation(deps, event.request_id, event.task_token)
-        return {"status": "waiting"}
-    return {"status": installation_completed(deps, event.order_id, event.installed_at)}
-
-
-def handler(event: dict[str, Any], context: Any) -> Any:
-    return _handle({"event": event}, context)
+@stage_handler(HandOffEvent)
+def handler(deps: Container, event: HandOffEvent) -> WaitingOutput:
+    hand_off_installation(deps, event.request_id, event.task_token)
+    return {"status": "waiting"}

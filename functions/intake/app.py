@@ -1,12 +1,12 @@
-"""Steps 1, 1.1, 1.2, 2: a channel hands over a lead, or the IVR a missed call."""
+"""Step 1.2 by direct invoke: the IVR flow reports a missed call (leads come through the API)."""
 
 from typing import Any
 
 from ventas.container import Container
-from ventas.contracts import IntakeEvent
+from ventas.contracts import IvrMissedCallEvent
 from ventas.domain.identity import PHONE_AREAS
 from ventas.handler import stage_handler
-from ventas.services.intake import report_missed_call, submit_lead
+from ventas.services.intake import report_missed_call
 
 
 def _phone_areas(deps: Container) -> dict[str, Any]:
@@ -14,11 +14,7 @@ def _phone_areas(deps: Container) -> dict[str, Any]:
     return {PHONE_AREAS: deps.settings.phone_areas}
 
 
-@stage_handler(IntakeEvent, _phone_areas)
-def handler(deps: Container, event: IntakeEvent) -> dict[str, Any]:
-    if event.missed_call is not None:
-        result = report_missed_call(deps, event.missed_call)
-    else:
-        assert event.lead is not None  # the model requires exactly one
-        result = submit_lead(deps, event.lead)
+@stage_handler(IvrMissedCallEvent, _phone_areas)
+def handler(deps: Container, event: IvrMissedCallEvent) -> dict[str, Any]:
+    result = report_missed_call(deps, event.missed_call)
     return {"requestId": result.request_id, "created": result.created, "joined": result.joined}

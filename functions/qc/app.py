@@ -1,11 +1,11 @@
 """Step 13.1: the QC call concludes the procedure; the sale closes with its QC result."""
 
 from ventas.container import Container
-from ventas.contracts import CloseEvent
+from ventas.contracts import CloseEvent, OutcomeOutput
 from ventas.handler import stage_handler
 from ventas.services.closing import close_sale
 
 
 @stage_handler(CloseEvent)
-def handler(deps: Container, event: CloseEvent) -> dict[str, str]:
+def handler(deps: Container, event: CloseEvent) -> OutcomeOutput:
     return close_sale(deps, event.request_id)

@@ -1,28 +1,16 @@
-"""Human tasks: the workflow opens them (with its token); agents claim and complete them."""
+"""Human tasks: the workflow opens them with its task token (waitForTaskToken).
 
-from typing import Any
+Agents claim and complete them through the API (`/v1/tasks/...`), the only way in for people.
+"""
 
 from ventas.container import Container
-from ventas.contracts import ClaimTaskEvent, OpenTaskEvent, TasksEvent
+from ventas.contracts import OpenTaskEvent
 from ventas.handler import stage_handler
 from ventas.services import tasks
 
 
-@stage_handler(TasksEvent)
-def _handle(deps: Container, wrapper: TasksEvent) -> dict[str, Any]:
-    event = wrapper.event
-    if isinstance(event, OpenTaskEvent):
-        task = tasks.open_task(
-            deps, event.kind, event.request_id, event.task_token, event.timeout_seconds, event.context
-        )
-    elif isinstance(event, ClaimTaskEvent):
-        action = tasks.claim if event.action == "claim" else tasks.release
-        task = action(deps, event.task_id, event.agent)
-    else:
-        task = tasks.complete(deps, event.task_id, event.agent, event.result)
+@stage_handler(OpenTaskEvent)
+def handler(deps: Container, event: OpenTaskEvent) -> dict[str, str]:
+    task = tasks.open_task(deps, event.kind, event.request_id, event.task_token, event.timeout_seconds, event.context)
     # Never the token: only what identifies the task.
     return {"taskId": task.task_id, "status": task.status.value}
-
-
-def handler(event: dict[str, Any], context: Any) -> Any:
-    return _handle({"event": event}, context)

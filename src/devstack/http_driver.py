@@ -2,9 +2,8 @@
 
 Same public methods as `devstack.driver.Driver`, but every action is an HTTP call with the
 caller's own credentials: a channel's API key, an agent's Cognito token, Meta's signed webhook
-for WhatsApp documents, an ops token for executions. Installation events still go through the
-InstallationFunction (OPR-PAS-P02 is a back-office system, not an API client). Every wait has
-a deadline.
+for WhatsApp documents, Instalaciones' own key for installation events, an ops token for
+executions. Every wait has a deadline.
 """
 
 from __future__ import annotations
@@ -16,15 +15,14 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
 import requests
 
 from devstack.api_server import LocalApi, ensure_api
 from devstack.driver import DriverBase, InvokeError, wait_for
-from devstack.identity import DEFAULT_USERS, REGION
+from devstack.identity import DEFAULT_USERS
 from devstack.stack import LocalStack
 from ventas.domain.models import SaleRequest, Step
-from ventas.domain.tasks import EVENT_KINDS, TASK_STEPS, TaskKind
+from ventas.domain.tasks import EVENT_KINDS, TASK_STEPS, HumanTask, TaskKind, TaskStatus
 from ventas.web.auth import Role
 from ventas.web.views import TaskView
 from ventas.web.whatsapp import sign
@@ -44,6 +42,8 @@ ERROR_TYPES = {
     "request_not_found": "RequestNotFound",
     "unknown_service": "UnknownService",
     "validation_error": "InvalidInput",
+    "installation_conflict": "InstallationConflict",
+    "order_not_found": "OrderNotFound",
 }
 
 
@@ -71,13 +71,6 @@ class HttpDriver(DriverBase):
         self.url = self.api.url
         self.channel_system = channel_system
         self._threads = threading.local()
-        self._lambda = boto3.client(
-            "lambda",
-            region_name=REGION,
-            endpoint_url=self.api.identity.endpoint,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",  # noqa: S106 - moto accepts any
-        )
 
     def _local(self) -> LocalStack:
         return self.stack
@@ -100,6 +93,8 @@ class HttpDriver(DriverBase):
     def headers(self, role: Role, who: str | None = None) -> dict[str, str]:
         if role == Role.CHANNEL:
             return {"x-api-key": self.api.identity.api_keys[who or self.channel_system]}
+        if role == Role.INSTALLATIONS:
+            return {"x-api-key": self.api.identity.backoffice_keys["installations"]}
         return {"Authorization": "Bearer " + self.api.identity.token(who or DEFAULT_USERS[role], role)}
 
     def call(
@@ -175,9 +170,14 @@ class HttpDriver(DriverBase):
         }
         return self.whatsapp_delivery(document_delivery([message]))
 
-    # --- Instalaciones (OPR-PAS-P02): through its Lambda, not the API ------------------------
+    # --- Instalaciones (OPR-PAS-P02): its own key on the API ------------------------------
 
-    def install(self, request_id: str, timeout: float = 20) -> str:
+    def installation_event(self, order_id: str, event: dict[str, Any]) -> Any:
+        """POST /v1/orders/{order_id}/installation-events with Instalaciones' key."""
+        return self.call("POST", f"/v1/orders/{order_id}/installation-events", Role.INSTALLATIONS, body=event)
+
+    def handed_off(self, request_id: str, timeout: float = 20) -> str:
+        """The order id, once the workflow has handed it to Instalaciones."""
         order_id = wait_for(lambda: self.request(request_id).order_id, timeout, f"order of {request_id}")
         wait_for(
             lambda: any(h["event"] == "installation_handed_off" for h in self._detail(request_id)["history"]),
@@ -187,14 +187,18 @@ class HttpDriver(DriverBase):
         )
         if self._stack is not None:  # keep the simulated Instalaciones queue in step
             self.stack.deps.installations.take(order_id)
-        event = {"action": "completed", "orderId": order_id, "installedAt": datetime.now(UTC).isoformat()}
-        response = self._lambda.invoke(
-            FunctionName=self.api.functions["InstallationFunction"], Payload=json.dumps(event).encode()
-        )
-        payload = json.loads(response["Payload"].read() or b"null")
-        if response.get("FunctionError"):
-            raise InvokeError(payload.get("errorType", "Unknown"), payload.get("errorMessage", ""))
-        return str(payload["status"])
+        return str(order_id)
+
+    def install(self, request_id: str, timeout: float = 20, installed_at: datetime | None = None) -> str:
+        """Instalaciones reports the order installed; "recorded" (202) or "duplicate" (200)."""
+        order_id = self.handed_off(request_id, timeout)
+        event = {
+            "kind": "completed",
+            "event_id": f"opr-{request_id}-done",
+            "installed_at": (installed_at or datetime.now(UTC)).isoformat(),
+        }
+        answer = self.installation_event(order_id, event)
+        return "duplicate" if answer["duplicate"] else "recorded"
 
     # --- reading state ------------------------------------------------------------------------
 
@@ -297,3 +301,72 @@ def document_delivery(messages: list[dict[str, Any]], statuses: list[dict[str, A
         "object": "whatsapp_business_account",
         "entry": [{"id": "102290129340398", "changes": [{"value": value, "field": "messages"}]}],
     }
+
+
+class Driver(HttpDriver):
+    """`HttpDriver` in the stack's own process: the same actions over HTTP, state read straight
+    from the stack (faster polling for tests and benches), and the IVR's missed calls by the
+    direct invoke of the intake function that an IVR flow uses (its documented entry)."""
+
+    def __init__(self, stack: LocalStack, channel_system: str = "web") -> None:
+        super().__init__(stack, channel_system)
+        self._lambda = stack.client("lambda")
+        self._sfn = stack.client("stepfunctions")
+
+    def missed_call(self, caller: str, line: str = "4200400", at: datetime | None = None) -> str:
+        call = {"caller": caller, "line": line, "called_at": (at or datetime.now(UTC)).isoformat()}
+        return str(self.invoke_intake({"missed_call": call})["requestId"])
+
+    def invoke_intake(self, event: dict[str, Any]) -> Any:
+        """Lambda Invoke of the IntakeFunction, as the IVR flow does; InvokeError on FunctionError."""
+        response = self._lambda.invoke(FunctionName=self.stack.functions["IntakeFunction"], Payload=json.dumps(event))
+        payload = json.loads(response["Payload"].read() or b"null")
+        if response.get("FunctionError"):
+            raise InvokeError(payload.get("errorType", "Unknown"), payload.get("errorMessage", ""))
+        return payload
+
+    # --- reading state straight from the stack ------------------------------------------------
+
+    def request(self, request_id: str) -> SaleRequest:
+        request: SaleRequest = self.stack.deps.requests.get(request_id)
+        return request
+
+    def open_task(self, request_id: str, kind: TaskKind, timeout: float = 20) -> Any:
+        def probe() -> HumanTask | None:
+            found = (t for t in self.stack.deps.tasks.open_for(request_id) if t.kind == kind)
+            return next((t for t in found if t.status == TaskStatus.OPEN), None)
+
+        return wait_for(probe, timeout, f"{kind.value} task of {request_id}")
+
+    def handed_off(self, request_id: str, timeout: float = 20) -> str:
+        order_id = wait_for(lambda: self.request(request_id).order_id, timeout, f"order of {request_id}")
+        history = self.stack.deps.requests.history
+        wait_for(
+            lambda: any(h.event == "installation_handed_off" for h in history(request_id)),
+            timeout,
+            f"hand-off of {request_id}",
+        )
+        self.stack.deps.installations.take(order_id)
+        return str(order_id)
+
+    def execution_arn(self, request_id: str) -> str:
+        arn: str = self.stack.deps.workflow.execution_arn(request_id)  # the production adapter's rule
+        return arn
+
+    def execution(self, request_id: str) -> dict[str, Any]:
+        described: dict[str, Any] = self._sfn.describe_execution(executionArn=self.execution_arn(request_id))
+        return described
+
+    def history(self, request_id: str) -> list[dict[str, Any]]:
+        events: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {"executionArn": self.execution_arn(request_id), "maxResults": 1000}
+        while True:
+            page = self._sfn.get_execution_history(**kwargs)
+            events.extend(page["events"])
+            if not page.get("nextToken"):
+                return events
+            kwargs["nextToken"] = page["nextToken"]
+
+    def inbox(self, limit: int = 200) -> list[Any]:
+        tasks, _ = self.stack.deps.tasks.inbox(TaskStatus.OPEN, limit)
+        return list(tasks)

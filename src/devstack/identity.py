@@ -20,6 +20,7 @@ from ventas.web.auth import Role
 
 PEOPLE = (Role.AGENT, Role.SUPERVISOR, Role.OPS)
 CHANNEL_SYSTEMS = ("ivr", "web", "botmaker", "facebook", "whatsapp", "other")
+BACKOFFICE_SYSTEMS = ("installations",)  # Instalaciones y Traslados (OPR-PAS-P02): its own key and role
 DEFAULT_USERS = {Role.AGENT: "agente.local", Role.SUPERVISOR: "supervisor.local", Role.OPS: "ops.local"}
 REGION = "us-east-1"
 
@@ -39,6 +40,7 @@ class LocalIdentity:
     pool_id: str
     client_id: str
     api_keys: dict[str, str] = field(default_factory=dict)  # channel system -> key
+    backoffice_keys: dict[str, str] = field(default_factory=dict)  # back-office system -> key
     users: dict[str, str] = field(default_factory=dict)  # username -> role
     _tokens: dict[str, str] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -53,12 +55,16 @@ class LocalIdentity:
 
     def environment(self) -> dict[str, str]:
         """What the API reads (`ventas.web.config`) to trust this pool and these keys."""
-        digests = ",".join(f"{name}:{hashlib.sha256(key.encode()).hexdigest()}" for name, key in self.api_keys.items())
+
+        def digests(keys: dict[str, str]) -> str:
+            return ",".join(f"{name}:{hashlib.sha256(key.encode()).hexdigest()}" for name, key in keys.items())
+
         return {
             "VD_AUTH_ISSUER": self.issuer,
             "VD_AUTH_JWKS_URL": self.jwks_url,
             "VD_AUTH_CLIENT_IDS": self.client_id,
-            "VD_CHANNEL_KEYS": digests,
+            "VD_CHANNEL_KEYS": digests(self.api_keys),
+            "VD_BACKOFFICE_KEYS": digests(self.backoffice_keys),
         }
 
     def _idp(self) -> Any:
@@ -107,6 +113,7 @@ class LocalIdentity:
             "pool_id": self.pool_id,
             "client_id": self.client_id,
             "api_keys": dict(self.api_keys),
+            "backoffice_keys": dict(self.backoffice_keys),
             "users": dict(self.users),
         }
 
@@ -117,6 +124,7 @@ class LocalIdentity:
             pool_id=data["pool_id"],
             client_id=data["client_id"],
             api_keys=dict(data["api_keys"]),
+            backoffice_keys=dict(data.get("backoffice_keys", {})),
             users=dict(data["users"]),
         )
 
@@ -134,4 +142,5 @@ def provision(endpoint: str) -> LocalIdentity:
     for role, username in DEFAULT_USERS.items():
         identity.ensure_user(username, role)
     identity.api_keys = {system: local_api_key(system) for system in CHANNEL_SYSTEMS}
+    identity.backoffice_keys = {system: local_api_key(system) for system in BACKOFFICE_SYSTEMS}
     return identity

@@ -15,6 +15,17 @@
    0.2-0.6 s of CPU each here; we parse each definition once. The parsed program keeps no
    execution state (retry counters and the like live in each execution's Environment).
 
+5. Step Functions, ends of executions as AWS has them (moto 5.2.5 differs):
+   - StopExecution of an execution that waits for a task token leaves it RUNNING and still takes
+     SendTaskSuccess; AWS ends it ABORTED at once. We mark it ABORTED with its stop date and wake
+     its waits, so a later SendTaskSuccess/Failure/Heartbeat is refused as in AWS.
+   - SendTaskHeartbeat on a wait without HeartbeatSeconds is InvalidToken in moto; AWS accepts
+     it while the task waits (the product uses it to ask "does the workflow still wait?"). A
+     token already answered or ended is refused (TaskDoesNotExist), as in AWS.
+   - AWS publishes "Step Functions Execution Status Change" to EventBridge when an execution
+     ends; moto publishes nothing. `on_execution_end(listener)` is called with that event's
+     shape for every ended execution (the local stack feeds the rule's function with it).
+
 The speed-ups (3, 4) are on unless VD_MOTO_CLIENT_CACHE=0 / VD_MOTO_PROGRAM_CACHE=0, so that
 `bench/throughput.py` can measure what each one gives.
 """
@@ -94,7 +105,7 @@ def atomic_dynamodb_writes() -> None:
 
     if getattr(DynamoDBBackend, "_vd_atomic", False):
         return
-    writes = threading.Lock()
+    writes = threading.RLock()  # re-entrant: moto's transact_write_items calls put_item
     for name in ("put_item", "update_item", "delete_item", "transact_write_items"):
         original = getattr(DynamoDBBackend, name)
 
@@ -104,6 +115,120 @@ def atomic_dynamodb_writes() -> None:
 
         setattr(DynamoDBBackend, name, locked)
     setattr(DynamoDBBackend, "_vd_atomic", True)  # noqa: B010 - marks the class patched
+
+
+ExecutionListener = Callable[[dict[str, Any]], None]
+_listeners: list[ExecutionListener] = []
+
+
+def on_execution_end(listener: ExecutionListener) -> None:
+    """Call `listener` with the EventBridge event of every execution that ends (any status),
+    in a thread of its own (as EventBridge delivers it: after the end, asynchronously)."""
+    _listeners.append(listener)
+
+
+def status_change_event(execution: Any) -> dict[str, Any]:
+    """EventBridge's "Step Functions Execution Status Change" for a moto execution."""
+
+    def millis(moment: Any) -> int | None:
+        return None if moment is None else int(moment.timestamp() * 1000)
+
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Step Functions Execution Status Change",
+        "source": "aws.states",
+        "account": execution.account_id,
+        "time": (execution.stop_date or execution.start_date).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": execution.region_name,
+        "resources": [execution.exec_arn],
+        "detail": {
+            "executionArn": execution.exec_arn,
+            "stateMachineArn": execution.state_machine_arn,
+            "name": execution.name,
+            "status": execution.exec_status.value,
+            "startDate": millis(execution.start_date),
+            "stopDate": millis(execution.stop_date),
+            "input": None,
+            "output": None,
+            "error": execution.error,
+            "cause": execution.cause,
+        },
+    }
+
+
+def _publish(execution: Any) -> None:
+    if getattr(execution, "_vd_published", False):
+        return
+    execution._vd_published = True
+    event = status_change_event(execution)
+    for listener in list(_listeners):
+        threading.Thread(target=listener, args=(event,), name="vd-execution-end", daemon=True).start()
+
+
+def aws_execution_ends() -> None:
+    """Point 5 of the module docstring. Idempotent."""
+    from moto.stepfunctions.parser.api import ExecutionStatus
+    from moto.stepfunctions.parser.asl.eval.callback.callback import (
+        CallbackConsumerLeft,
+        CallbackNotifyConsumerError,
+        CallbackPoolManager,
+    )
+    from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication, Execution
+
+    if getattr(Execution, "_vd_ends", False):
+        return
+
+    def ended(endpoint: Any) -> None:
+        if endpoint.consumer_error is not None:
+            raise CallbackNotifyConsumerError(callback_consumer_error=endpoint.consumer_error)
+        if endpoint._notify_event.is_set():  # answered already, or its execution stopped
+            raise CallbackNotifyConsumerError(callback_consumer_error=CallbackConsumerLeft())
+
+    def heartbeat(self: Any, callback_id: str) -> bool:
+        endpoint = self._pool.get(callback_id, None)
+        if endpoint is None:
+            return False
+        ended(endpoint)
+        endpoint.notify_heartbeat()
+        return True
+
+    original_notify = CallbackPoolManager.notify
+
+    def notify(self: Any, callback_id: str, outcome: Any) -> bool:
+        endpoint = self._pool.get(callback_id, None)
+        if endpoint is not None:
+            ended(endpoint)
+        result: bool = original_notify(self, callback_id, outcome)
+        return result
+
+    original_stop = Execution.stop
+
+    def stop(self: Any, stop_date: Any, error: str | None, cause: str | None) -> None:
+        original_stop(self, stop_date, error, cause)
+        if self.exec_status == ExecutionStatus.RUNNING:
+            self.exec_status = ExecutionStatus.ABORTED
+            self.stop_date = stop_date
+            worker = self.exec_worker
+            if worker is not None:
+                for endpoint in list(worker.env.callback_pool_manager._pool.values()):
+                    endpoint.interrupt_all()
+            _publish(self)
+
+    original_terminated = BaseExecutionWorkerCommunication.terminated
+
+    def terminated(self: Any) -> None:
+        stopped = self.execution.exec_status == ExecutionStatus.ABORTED
+        original_terminated(self)
+        if stopped:  # keep the stop as AWS reported it, whatever the interrupted state did
+            self.execution.exec_status = ExecutionStatus.ABORTED
+        _publish(self.execution)
+
+    setattr(CallbackPoolManager, "heartbeat", heartbeat)  # noqa: B010
+    setattr(CallbackPoolManager, "notify", notify)  # noqa: B010
+    setattr(Execution, "stop", stop)  # noqa: B010
+    setattr(BaseExecutionWorkerCommunication, "terminated", terminated)  # noqa: B010
+    setattr(Execution, "_vd_ends", True)  # noqa: B010 - marks the class patched
 
 
 def _enabled(flag: str) -> bool:
@@ -139,6 +264,7 @@ def install() -> None:
         if _installed:
             return
         atomic_dynamodb_writes()
+        aws_execution_ends()
         from moto.awslambda.models import LambdaFunction
 
         original_invoke = LambdaFunction._invoke_lambda

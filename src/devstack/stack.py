@@ -145,12 +145,26 @@ class LocalStack:
 
     def _share_environment(self, res: Resolver, functions: list[str]) -> None:
         """All handlers share this process: their resolved variables must agree."""
-        for logical in functions:
-            for key, value in res.function_environment(logical).items():
+        shared = [res.function_environment(logical) for logical in functions]
+        shared.append(self._api_data_environment(res))
+        for variables in shared:
+            for key, value in variables.items():
                 if self.environment.get(key, value) != value:
                     raise ValueError(f"{key} differs between functions; the local stack shares one process")
                 self.environment[key] = value
         os.environ.update(self.environment)
+
+    def _api_data_environment(self, res: Resolver) -> dict[str, str]:
+        """The API (infra/api.yaml) runs in this process too: the variables that name this
+        stack's data (a bucket, a table, the state machine) come from its declaration."""
+        api = load_template(TEMPLATE.parent / "api.yaml")["Resources"]["APIHandler"]["Properties"]
+        data = ("AWS::S3::Bucket", "AWS::DynamoDB::Table", "AWS::Serverless::StateMachine")
+        found: dict[str, str] = {}
+        for key, value in api["Environment"]["Variables"].items():
+            target = value.get("Ref") if isinstance(value, dict) else None
+            if target in res.template["Resources"] and res.template["Resources"][target]["Type"] in data:
+                found[key] = str(res.resolve(value))
+        return found
 
     def _create_tables(self, res: Resolver) -> None:
         ddb = self.client("dynamodb")
@@ -201,6 +215,26 @@ class LocalStack:
             code_dir = (TEMPLATE.parent / props["CodeUri"]).resolve()
             moto_bridge.register(name, _load_handler(code_dir, props["Handler"], logical))
             self.functions[logical] = name
+            for event in (props.get("Events") or {}).values():
+                if event.get("Type") == "EventBridgeRule":
+                    self._route_rule(name, res.resolve(event["Properties"]["Pattern"]))
+
+    def _route_rule(self, function_name: str, pattern: dict[str, Any]) -> None:
+        """EventBridge, for the events moto does not publish: a rule on Step Functions'
+        execution status changes invokes its function (Lambda Invoke) with the same event."""
+        if pattern.get("source") != ["aws.states"]:
+            return
+        wanted = pattern.get("detail", {})
+
+        def deliver(event: dict[str, Any]) -> None:
+            detail = event["detail"]
+            if self._server is None or any(detail.get(k) not in v for k, v in wanted.items()):
+                return
+            self.client("lambda").invoke(
+                FunctionName=function_name, InvocationType="Event", Payload=json.dumps(event).encode()
+            )
+
+        moto_bridge.on_execution_end(deliver)
 
     def _create_state_machine(self, res: Resolver) -> None:
         sfn = self.client("stepfunctions")

@@ -3,6 +3,7 @@
     python -m devstack.tokens --role agent            # a bearer token (Cognito ID token)
     python -m devstack.tokens --role ops --user ana   # a named person (created if new)
     python -m devstack.tokens --role channel --system web   # a channel system's API key
+    python -m devstack.tokens --role installations   # Instalaciones' API key (installation events)
 
 It reads `build/local-stack.json`, written by the local stack when it serves the API
 (`python -m devstack.serve`, or `make run` while it runs), and signs in through moto's
@@ -41,6 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     role = Role(args.role)
     if role == Role.CHANNEL:
         print(api.identity.api_keys[args.system])
+        return 0
+    if role == Role.INSTALLATIONS:  # a back-office system's key, not a person
+        print(api.identity.backoffice_keys[role.value])
         return 0
     try:
         print(api.identity.token(args.user or DEFAULT_USERS[role], role))

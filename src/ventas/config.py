@@ -68,6 +68,9 @@ class Settings:
     efficiency_policy: EfficiencyPolicy = "registered"
     kpi_threshold: float = 95.0
     personal_data_retention_days: int = 365  # closed requests are anonymised after this
+    # A review or follow-up nobody works is re-opened this many times (the last one escalated to
+    # the supervisor); when that one times out too, the request ends as TASK_NOT_WORKED.
+    max_reopenings: int = 3
     timing: Timing = field(default_factory=Timing)
 
     def seconds(self, hours: float) -> int:
@@ -119,6 +122,7 @@ class Settings:
             efficiency_policy=policy,  # type: ignore[arg-type]
             kpi_threshold=float(_env("VD_KPI_THRESHOLD", "95")),
             personal_data_retention_days=int(_env("VD_PERSONAL_DATA_RETENTION_DAYS", "365")),
+            max_reopenings=int(_env("VD_MAX_REOPENINGS", "3")),
             timing=timing,
         )
 

@@ -3,14 +3,53 @@ and from back-office systems. Unknown fields are refused so a typo fails loudly.
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Annotated, Literal
+from datetime import date
+from typing import Annotated, Literal, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
-from ventas.domain.models import Lead, MissedCall
+from ventas.domain.models import MissedCall
 from ventas.domain.tasks import TaskKind
+
+# --- what the stages return to the ASL (the Choice states and Wait read these names) --------
+
+
+class EligibilityOutput(TypedDict):
+    """CheckImpediments -> IsEligible."""
+
+    eligible: bool
+    needsLocation: bool
+
+
+class CoverageOutput(TypedDict):
+    """CheckCoverage -> HasTechnicalCapacity."""
+
+    qualified: bool
+
+
+class SaleOutput(TypedDict):
+    """RegisterSale: the Smartflex order id."""
+
+    orderId: str
+
+
+class QcWaitOutput(TypedDict):
+    """AwaitInstallation / FollowUpInstallation -> WaitForQcSlot (TimestampPath, UTC)."""
+
+    qcWaitUntil: str
+
+
+class WaitingOutput(TypedDict):
+    """A stage that started a wait on the task token (its answer is not the state's output)."""
+
+    status: Literal["waiting"]
+
+
+class OutcomeOutput(TypedDict):
+    """RejectSale / AbandonRequest / CloseSale: how the request ended."""
+
+    outcome: str
 
 
 class Event(BaseModel):
@@ -34,24 +73,6 @@ class OpenTaskEvent(Event):
     context: dict[str, str] = Field(default_factory=dict)
 
 
-class ClaimTaskEvent(Event):
-    action: Literal["claim", "release"]
-    task_id: str = Field(min_length=1, max_length=40)
-    agent: str = Field(min_length=1, max_length=120)
-
-
-class CompleteTaskEvent(Event):
-    action: Literal["complete"]
-    task_id: str = Field(min_length=1, max_length=40)
-    agent: str = Field(min_length=1, max_length=120)
-    result: dict[str, object]
-
-
-class TasksEvent(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    event: Annotated[OpenTaskEvent | ClaimTaskEvent | CompleteTaskEvent, Field(discriminator="action")]
-
-
 class RequestDocumentsEvent(Event):
     action: Literal["request"]
     request_id: RequestId
@@ -59,40 +80,10 @@ class RequestDocumentsEvent(Event):
     reminder: bool = False
 
 
-class DocumentEvent(Event):
-    """A requirement document received on WhatsApp (the webhook hands the media over)."""
-
-    action: Literal["document"]
-    phone: str = Field(min_length=8, max_length=20)
-    media_id: str = Field(min_length=1, max_length=200)
-    mime_type: str = Field(min_length=3, max_length=100)
-    content_base64: str = Field(default="", max_length=14_000_000)
-    received_at: datetime
-    requirement: str | None = None
-
-
-class RequirementsEvent(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    event: Annotated[RequestDocumentsEvent | DocumentEvent, Field(discriminator="action")]
-
-
 class HandOffEvent(Event):
     action: Literal["hand_off"]
     request_id: RequestId
     task_token: Token
-
-
-class InstalledEvent(Event):
-    """OPR-PAS-P02 reports an installation done."""
-
-    action: Literal["completed"]
-    order_id: str = Field(min_length=1, max_length=60)
-    installed_at: datetime
-
-
-class InstallationEvent(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    event: Annotated[HandOffEvent | InstalledEvent, Field(discriminator="action")]
 
 
 class NotifyEvent(Event):
@@ -106,18 +97,36 @@ class CloseEvent(Event):
     request_id: RequestId
 
 
-class IntakeEvent(BaseModel):
-    """A lead or a missed call, as channels hand them to the intake function."""
+class IvrMissedCallEvent(BaseModel):
+    """What the IVR flow sends when it invokes the intake function directly on a missed call
+    (step 1.2). Leads come through the API only (POST /v1/requests)."""
 
     model_config = ConfigDict(extra="forbid")
-    lead: Lead | None = None
-    missed_call: MissedCall | None = None
+    missed_call: MissedCall
 
-    @model_validator(mode="after")
-    def _exactly_one(self) -> IntakeEvent:
-        if (self.lead is None) == (self.missed_call is None):
-            raise ValueError("indique exactamente uno: lead o missed_call")
-        return self
+
+class ExecutionStatusDetail(BaseModel):
+    """`detail` of EventBridge's "Step Functions Execution Status Change" (the fields we read)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    execution_arn: str = Field(alias="executionArn", min_length=20, max_length=2048)
+    name: RequestId  # the execution is named after its request
+    status: Literal["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE"]
+    error: str | None = Field(None, max_length=256)
+    cause: str | None = Field(None, max_length=32_768)
+
+
+class ExecutionStatusChange(BaseModel):
+    """The EventBridge event (source aws.states) the ExecutionEndFunction receives."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+    source: Literal["aws.states"]
+    detail_type: Literal["Step Functions Execution Status Change"] = Field(alias="detail-type")
+    detail: ExecutionStatusDetail
+
+    @property
+    def request_id(self) -> str:
+        return self.detail.name
 
 
 class ReportEvent(Event):

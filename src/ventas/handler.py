@@ -1,6 +1,8 @@
 """One wrapper for every Lambda handler: parse the event, bind the correlation id, call a service.
 
 Bad input raises `InvalidInput` naming every bad field; nothing is changed before that check.
+No retry here: a service retries its own load-change-save unit on a conflict (one level), so a
+message it sends after its save is never sent again by a retry of the whole service.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ from ventas.bootstrap import container
 from ventas.container import Container
 from ventas.domain.errors import field_errors
 from ventas.observability import bind_request, logger, trace_handler
-from ventas.services.concurrency import retry_on_conflict
 
 M = TypeVar("M", bound=BaseModel)
 LambdaHandler = Callable[[dict[str, Any], Any], Any]
@@ -51,7 +52,7 @@ def stage_handler(
             bind_request(getattr(inner, "request_id", None))
             deps = container()
             try:
-                return retry_on_conflict(lambda: service(deps, parsed))
+                return service(deps, parsed)
             except ValidationError as exc:  # a body validated by the service (e.g. per task kind)
                 raise InvalidInput(exc) from None
 

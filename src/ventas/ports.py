@@ -79,12 +79,17 @@ class Notifier(Protocol):
 class Workflow(Protocol):
     """The Step Functions execution of a request."""
 
-    def start(self, request_id: str, execution_input: dict[str, Any]) -> str: ...
+    def start(self, request_id: str, execution_input: dict[str, Any]) -> bool:
+        """Start the request's execution (named after it); False when it already exists."""
 
     def resume(self, token: str, output: dict[str, Any]) -> None:
         """SendTaskSuccess; raises WorkflowNotWaiting when the token is no longer awaited."""
 
     def fail(self, token: str, error: str, cause: str) -> None: ...
+
+    def check_waiting(self, token: str) -> None:
+        """SendTaskHeartbeat: returns if the workflow still waits for `token`, else raises
+        WorkflowNotWaiting. Lets a caller write only for a wait that is still there."""
 
     # Reads and redrive for ops: an execution is named after its request id.
 
@@ -120,13 +125,20 @@ class MediaSource(Protocol):
 class RequestRepository(Protocol):
     """Requests table. Access patterns: docs/architecture.md."""
 
-    def add(self, request: SaleRequest) -> None: ...
+    def add(self, request: SaleRequest) -> None:
+        """Store a new request with the history it recorded, at once; `AlreadyExists`."""
 
     def get(self, request_id: str) -> SaleRequest: ...
 
-    def save(self, request: SaleRequest) -> None: ...
+    def save(self, request: SaleRequest) -> None:
+        """Store the request's new state and the history entries it recorded (`new_history`)
+        in one unit, if its version is still the one read; else `ConcurrentUpdate` and nothing
+        is written. Bumps `version` and clears `new_history` on success."""
 
-    def append_history(self, request_id: str, entry: HistoryEntry) -> None: ...
+    def append_history(self, request_id: str, entry: HistoryEntry) -> None:
+        """Store one history entry that changes no state of the request (a note: a customer
+        message sent or kept, a status Meta reported, a task opened): one write. A change of
+        state records its entry through the aggregate and `save`, never through this."""
 
     def history(self, request_id: str) -> list[HistoryEntry]: ...
 
@@ -145,6 +157,10 @@ class RequestRepository(Protocol):
     def by_status(
         self, status: OrderState, limit: int = 50, start: str | None = None
     ) -> tuple[list[SaleRequest], str | None]: ...
+
+    def resume_after(self, request: SaleRequest) -> str:
+        """The opaque `start` of a `by_status` read that resumes after `request` (a caller that
+        filters a page stops at the item it kept last)."""
 
     def by_day(self, day: str) -> list[SaleRequest]: ...
 
@@ -167,6 +183,9 @@ class TaskRepository(Protocol):
     def inbox(
         self, status: TaskStatus, limit: int = 50, start: str | None = None
     ) -> tuple[list[HumanTask], str | None]: ...
+
+    def resume_after(self, task: HumanTask) -> str:
+        """The opaque `start` of an `inbox` read that resumes after `task`."""
 
     def open_for(self, request_id: str) -> list[HumanTask]: ...
 

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from devstack.driver import Driver
+from devstack.http_driver import HttpDriver
 from devstack.stack import LocalStack
 from ventas.config import Timing
 
@@ -41,6 +42,13 @@ def driver(stack: LocalStack) -> Iterator[Driver]:
     yield Driver(stack)
     stack.deps.settings = original
     stack.faults.heal_all()
+
+
+@pytest.fixture
+def http(driver: Driver) -> HttpDriver:
+    """The same stack through its HTTP API, served in this process (channels, agents, ops,
+    Instalaciones with their own credentials); the `driver` fixture's timings apply."""
+    return HttpDriver(driver.stack)
 
 
 def shorten(stack: LocalStack, **hours: float) -> None:

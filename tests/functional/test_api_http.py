@@ -117,7 +117,7 @@ def test_the_whole_procedure_over_http_with_documents_through_the_webhook(http: 
         assert answer["recorded"] == 1
     duplicate = http.send_document(str(data["phone"]), f"media-{request_id}-0", "CI_ANVERSO")
     assert duplicate == {**duplicate, "recorded": 0, "duplicates": 1}
-    assert http.install(request_id) == "resumed"
+    assert http.install(request_id) == "recorded"
     qc = http.open_task(request_id, TaskKind.QC_CALL)
     http.claim(qc.task_id, "agente.maria")
     with pytest.raises(ApiFailure) as other:

@@ -31,7 +31,7 @@ def test_identified_web_lead_is_sold_installed_and_qc_called(driver: Driver) -> 
     wait_for(lambda: driver.request(request_id).step == Step.REQUIREMENTS, 20, "step 8")  # asked, then sends
     for n, req in enumerate(("CI_ANVERSO", "CI_REVERSO", "FACTURA_LUZ")):
         driver.send_document(phone, f"wamid.doc-{request_id}-{n}", req)
-    assert driver.install(request_id) == "resumed"
+    assert driver.install(request_id) == "recorded"
     qc = driver.open_task(request_id, TaskKind.QC_CALL)
     driver.claim(qc.task_id, "agente.maria")
     driver.complete(qc.task_id, "agente.maria", {"satisfaction": 5, "comment": "Muy conforme"})

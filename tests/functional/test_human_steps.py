@@ -6,7 +6,8 @@ import threading
 
 import pytest
 
-from devstack.driver import Driver, InvokeError, wait_for
+from devstack.driver import Driver, wait_for
+from devstack.http_driver import ApiFailure
 from tests.functional.conftest import shorten
 from ventas.domain.models import OrderState, Outcome, ReasonCode
 from ventas.domain.tasks import PROTOCOL, TaskKind, TaskStatus
@@ -22,7 +23,7 @@ def _documents(driver: Driver, phone: str, request_id: str, codes: tuple[str, ..
 
 def _finish_sale(driver: Driver, request_id: str, phone: str, codes: tuple[str, ...]) -> None:
     _documents(driver, phone, request_id, codes)
-    assert driver.install(request_id) == "resumed"
+    assert driver.install(request_id) == "recorded"
     qc = driver.open_task(request_id, TaskKind.QC_CALL)
     driver.complete(qc.task_id, "agente.rosa", {"satisfaction": 4, "comment": "Conforme con la instalación"})
     assert driver.finish(request_id)["status"] == "SUCCEEDED"
@@ -89,7 +90,7 @@ def test_task_completed_twice_completes_once_and_the_workflow_advances_once(driv
         try:
             driver.complete(task.task_id, agent, IDENTITY)
             outcomes.append("ok")
-        except InvokeError as error:
+        except ApiFailure as error:
             outcomes.append(error.error_type)
 
     threads = [threading.Thread(target=complete, args=(a,)) for a in ("agente.maria", "agente.jose")]
@@ -98,7 +99,7 @@ def test_task_completed_twice_completes_once_and_the_workflow_advances_once(driv
     for thread in threads:
         thread.join(timeout=30)
     assert sorted(outcomes) == ["TaskConflict", "ok"]
-    with pytest.raises(InvokeError) as again:
+    with pytest.raises(ApiFailure) as again:
         driver.complete(task.task_id, "agente.maria", IDENTITY)
     assert again.value.error_type == "TaskConflict"
     assert "ya fue completada" in again.value.message
@@ -117,9 +118,12 @@ def test_task_whose_workflow_timed_out_is_refused_as_expired(driver: Driver) -> 
     assert driver.finish(request_id)["status"] == "SUCCEEDED"
     request = driver.request(request_id)
     assert request.reason is not None
-    assert request.reason.code == ReasonCode.CUSTOMER_UNREACHABLE
+    # Nobody worked the task: its own reason, not the customer's (CUSTOMER_UNREACHABLE).
+    assert request.reason.code == ReasonCode.TASK_NOT_WORKED
+    assert request.reason.label == "No pudimos atender su solicitud a tiempo"
+    assert "abandonment" in driver.messages(request_id)
 
-    with pytest.raises(InvokeError) as late:
+    with pytest.raises(ApiFailure) as late:
         driver.complete(task.task_id, "agente.maria", IDENTITY)
     assert late.value.error_type == "WorkflowNotWaiting"
     assert driver.stack.deps.tasks.get(task.task_id).status == TaskStatus.EXPIRED

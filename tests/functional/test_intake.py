@@ -1,4 +1,5 @@
-"""Steps 1, 1.1, 2 at the intake function: validation, idempotency, cross-channel joining."""
+"""Steps 1, 1.1, 1.2, 2: leads through the API (validation, idempotency, cross-channel joining)
+and the IVR's missed calls by direct invoke of the intake function."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from devstack.driver import Driver, InvokeError
+from devstack.http_driver import ApiFailure
+from ventas.domain.tasks import TaskKind
 
 CENTRO = {"address": "Calle España 123", "latitude": -17.3935, "longitude": -66.1570}
 
@@ -18,13 +21,11 @@ def test_bad_lead_names_each_field_and_creates_nothing(driver: Driver) -> None:
             "executions"
         ]
     )
-    with pytest.raises(InvokeError) as bad:
+    with pytest.raises(ApiFailure) as bad:
         driver.submit_lead(channel="fax", channel_lead_id="x-1", phone="123", ci="no-es-ci", extra="?")
-    assert bad.value.error_type == "InvalidInput"
-    body = json.loads(bad.value.message)
-    assert body["message"] == "Datos no válidos"
-    assert {f["field"] for f in body["fields"]} == {"lead.channel", "lead.phone", "lead.ci", "lead.extra"}
-    phone_error = next(f for f in body["fields"] if f["field"] == "lead.phone")
+    assert (bad.value.status, bad.value.error_type) == (422, "InvalidInput")
+    assert {f["field"] for f in bad.value.fields} == {"channel", "phone", "ci", "extra"}
+    phone_error = next(f for f in bad.value.fields if f["field"] == "phone")
     assert "teléfono" in phone_error["message"]
     after = len(
         driver.stack.client("stepfunctions").list_executions(stateMachineArn=driver.stack.state_machine_arn)[
@@ -35,9 +36,22 @@ def test_bad_lead_names_each_field_and_creates_nothing(driver: Driver) -> None:
 
 
 def test_unknown_service_is_refused(driver: Driver) -> None:
-    with pytest.raises(InvokeError) as bad:
+    with pytest.raises(ApiFailure) as bad:
         driver.submit_lead(channel="web", channel_lead_id="web-nosuch", phone="+59174000009", service_code="NO_EXISTE")
     assert bad.value.error_type == "UnknownService"
+
+
+def test_the_ivr_reports_a_missed_call_by_direct_invoke_and_nothing_else(driver: Driver) -> None:
+    request_id = driver.missed_call("+59174000010", line="4322205")
+    assert driver.open_task(request_id, TaskKind.CALL_BACK)
+    assert driver.request(request_id).missed_call
+    # The direct invoke is for missed calls only: a lead goes through the API.
+    lead = {"channel": "web", "channel_lead_id": "web-lambda", "phone": "+59174000011"}
+    with pytest.raises(InvokeError) as refused:
+        driver.invoke_intake({"lead": lead})
+    assert refused.value.error_type == "InvalidInput"
+    fields = {f["field"] for f in json.loads(refused.value.message)["fields"]}
+    assert fields == {"missed_call", "lead"}
 
 
 def test_concurrent_replays_of_one_lead_make_one_request_and_one_execution(driver: Driver) -> None:
@@ -62,7 +76,7 @@ def test_a_second_channel_joins_the_customers_open_request(driver: Driver) -> No
 def test_a_local_landline_takes_the_ivr_area_and_is_refused_elsewhere(driver: Driver) -> None:
     request_id = driver.missed_call("4200400")  # the IVR lines are in Cochabamba (VD_PHONE_AREAS)
     assert driver.request(request_id).phone == "+59144200400"
-    with pytest.raises(InvokeError) as bad:
+    with pytest.raises(ApiFailure) as bad:
         driver.submit_lead(channel="web", channel_lead_id="web-landline", phone="4200400")
-    assert bad.value.error_type == "InvalidInput"
-    assert "código de área" in json.loads(bad.value.message)["fields"][0]["message"]
+    assert bad.value.status == 422
+    assert "código de área" in bad.value.fields[0]["message"]

@@ -78,7 +78,8 @@ def test_every_route_is_throttled_people_and_webhook_on_their_own_limits(built: 
     for path, methods in openapi_document()["paths"].items():
         for method, operation in methods.items():
             own = settings.get((method_setting_path(path), method.upper()))
-            people_route = bool(set(operation["x-roles"]) - {"channel"})
+            # Systems' routes (channels, Instalaciones) are limited per key by their usage plans.
+            people_route = bool(set(operation["x-roles"]) - {"channel", "installations"})
             if path.startswith("/v1/whatsapp/"):
                 webhook += 1
                 assert own is not None, (path, method)
@@ -99,8 +100,13 @@ def test_each_channel_system_has_its_own_key_and_usage_plan_on_the_stage(built: 
     bindings = built.resources("AWS::ApiGateway::UsagePlanKey").values()
     plan_of = {b["Properties"]["KeyId"]["Ref"]: b["Properties"]["UsagePlanId"]["Ref"] for b in bindings}
     assert set(plan_of) == set(keys)
-    assert len(set(plan_of.values())) == len(keys) == len(plans) == 4  # IVR, web, Botmaker, Facebook
+    assert len(set(plan_of.values())) == len(keys) == len(plans) == 5  # IVR, web, Botmaker, Facebook, Instalaciones
     for logical, plan in plans.items():
+        if logical == "InstallationsUsagePlan":  # a back-office system: its own limits (test_iam, docs/api.md)
+            assert plan["Properties"]["ApiStages"] == [
+                {"ApiId": {"Ref": "RestAPI"}, "Stage": {"Ref": "RestAPIapiStage"}}
+            ]
+            continue
         props = plan["Properties"]
         assert props["ApiStages"] == [{"ApiId": {"Ref": "RestAPI"}, "Stage": {"Ref": "RestAPIapiStage"}}], logical
         assert props["Throttle"] == {

@@ -36,6 +36,7 @@ KEY_READS = {("kms:Decrypt", "DataKey", "dynamodb")}
 DOCUMENT_PUT = {("s3:PutObject", "DocumentsBucket/requests/*", ""), ("kms:GenerateDataKey", "DataKey", "s3")}
 RESUME = {("states:SendTaskSuccess", "*", "")}
 ANSWER = RESUME | {("states:SendTaskFailure", "*", "")}
+CHECK_WAITING = {("states:SendTaskHeartbeat", "*", "")}
 TRACING = {("xray:PutTraceSegments", "*", ""), ("xray:PutTelemetryRecords", "*", "")}
 STAGE = _table("RequestsTable", "GetItem", "PutItem") | KEY_WRITES  # read a request, save it, add history
 BACK_OFFICE = _secret("BackOfficeSecret")
@@ -57,26 +58,27 @@ EXPECTED: dict[str, set[Grant]] = {
     "EligibilityFunction": STAGE | BACK_OFFICE,
     "CoverageFunction": STAGE | BACK_OFFICE,
     "SaleFunction": STAGE | BACK_OFFICE | WHATSAPP | CONTACT_TASK | _secret("PiiKeySecret"),
+    # Asks for the documents and keeps the wait's token; documents come in through the API.
     "RequirementsFunction": _table("RequestsTable", "GetItem", "PutItem", "DeleteItem")
     | CONTACT_TASK
     | KEY_WRITES
-    | DOCUMENT_PUT
     | RESUME
-    | _secret("PiiKeySecret")
-    | WHATSAPP,
+    | WHATSAPP
+    | _secret("PiiKeySecret"),
+    # Hands the order over; Instalaciones reports back through the API (no by_order here).
     "InstallationFunction": _table("RequestsTable", "GetItem", "PutItem", "DeleteItem")
-    | _index("RequestsTable", "by_order")
     | KEY_WRITES
     | RESUME
     | BACK_OFFICE,
+    # Opens tasks for the workflow; agents answer them through the API (no SendTask* here).
     "TasksFunction": _table("RequestsTable", "GetItem", "PutItem")
     | _table("TasksTable", "GetItem", "PutItem")
     | _index("TasksTable", "by_request")
-    | KEY_WRITES
-    | ANSWER
-    | _secret("PiiKeySecret"),
+    | KEY_WRITES,
     "QcFunction": CLOSING,
     "NotifyFunction": CLOSING | WHATSAPP,
+    # EventBridge: an execution ended ABORTED, FAILED or TIMED_OUT (closing.execution_ended).
+    "ExecutionEndFunction": CLOSING,
     # Reads only: yesterday's requests by day, overdue tasks from the inbox. Metrics are log lines.
     # A failed run goes to the scheduled functions' on-failure queue.
     "KpiFunction": _index("RequestsTable", "by_day") | _index("TasksTable", "inbox") | KEY_READS | ON_FAILURE,
@@ -103,6 +105,7 @@ API = (
         for a in ("DescribeExecution", "GetExecutionHistory", "DescribeStateMachineForExecution", "RedriveExecution")
     }
     | ANSWER
+    | CHECK_WAITING
     | DOCUMENT_PUT
     | KEY_WRITES
     | _secret("PiiKeySecret", "WhatsAppSecret")
@@ -117,6 +120,7 @@ STAR_ONLY = {
     "xray:GetSamplingTargets": "X-Ray: the same",
     "states:SendTaskSuccess": "answers a task token; the token itself names the execution",
     "states:SendTaskFailure": "the same",
+    "states:SendTaskHeartbeat": "the same (asks whether a token is still awaited)",
     "logs:CreateLogDelivery": "Step Functions' log delivery to CloudWatch Logs",
     "logs:GetLogDelivery": "the same",
     "logs:UpdateLogDelivery": "the same",
@@ -258,3 +262,21 @@ def test_the_key_policy_lets_only_the_account_and_this_stacks_log_groups_in(buil
             assert principal == {"Service": {"Fn::Sub": "logs.${AWS::Region}.amazonaws.com"}}
             arns = statement["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]
             assert all("${AWS::StackName}" in arn["Fn::Sub"] for arn in arns)
+
+
+def test_the_intake_function_is_invoked_only_by_the_ivr_it_names(built: Built) -> None:
+    permissions = built.resources("AWS::Lambda::Permission")
+    ivr = {
+        k: v
+        for k, v in permissions.items()
+        if v["Properties"]["FunctionName"] == {"Fn::GetAtt": ["IntakeFunction", "Arn"]}
+    }
+    assert list(ivr) == ["IvrInvokePermission"]
+    (permission,) = ivr.values()
+    assert permission["Condition"] == "HasIvrInvoker"  # none at all unless a principal is configured
+    assert permission["Properties"]["Action"] == "lambda:InvokeFunction"
+    assert permission["Properties"]["Principal"] == {"Ref": "IvrInvokerPrincipal"}
+    # No other function can be invoked from outside the stack but by its own event source.
+    for logical, other in permissions.items():
+        if logical != "IvrInvokePermission":
+            assert other["Properties"]["Principal"].endswith(".amazonaws.com"), logical

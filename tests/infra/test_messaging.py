@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 
 from devstack.template import LOCAL_TYPES, ROOT, Resolver, load_template
+from tests.fakes.memory import InMemoryRequestRepository
 from tests.infra.test_iam import EXPECTED
 from ventas import bootstrap
 from ventas.adapters import reference
-from ventas.adapters.memory import InMemoryRequestRepository
 from ventas.config import Settings
 
 SENDERS = {"RequirementsFunction", "SaleFunction", "NotifyFunction"}

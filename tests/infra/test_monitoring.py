@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 
 from devstack.template import ROOT
+from tests.fakes.aws import InMemoryDocuments, InMemoryWorkflow, RecordingMetrics
+from tests.fakes.memory import InMemoryRequestRepository, InMemoryTaskRepository
 from tests.infra.conftest import Built
 from ventas import bootstrap
-from ventas.adapters.fakes import InMemoryDocuments, InMemoryWorkflow, RecordingMetrics
-from ventas.adapters.memory import InMemoryRequestRepository, InMemoryTaskRepository
 from ventas.config import Settings
 from ventas.contracts import ReportEvent
 

@@ -23,7 +23,11 @@ from ventas.web.auth import Role
 
 PEOPLE = (Role.AGENT, Role.SUPERVISOR, Role.OPS)
 # A value for each path parameter that matches its pattern and names nothing that exists.
-EXAMPLE_PARAMS = {"request_id": "vd-00000000-0000000000", "task_id": "tk-0000000000000000"}
+EXAMPLE_PARAMS = {
+    "request_id": "vd-00000000-0000000000",
+    "task_id": "tk-0000000000000000",
+    "order_id": "SF-0000-000000",
+}
 FORGERIES = ("expired", "alg_none", "tampered_group", "wrong_key", "garbage_bearer")
 
 

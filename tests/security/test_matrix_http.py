@@ -68,6 +68,8 @@ class Caller:
     def role_headers(self, role: Role) -> dict[str, str]:
         if role == Role.CHANNEL:
             return {"x-api-key": self.api.identity.api_keys["web"]}
+        if role == Role.INSTALLATIONS:
+            return {"x-api-key": self.api.identity.backoffice_keys["installations"]}
         return {"Authorization": f"Bearer {self.token(role)}"}
 
     def forged(self, forgery: str, route: Route) -> dict[str, str]:

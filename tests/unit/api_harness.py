@@ -30,6 +30,7 @@ CLIENT_ID = "console-client"
 APP_SECRET = "unit-app-secret"
 VERIFY_TOKEN = "unit-verify-token"
 CHANNEL_KEYS = {"web": "vd-unit-web-key-0001", "ivr": "vd-unit-ivr-key-0001", "facebook": "vd-unit-fb-key-0001"}
+BACKOFFICE_KEYS = {"installations": "vd-unit-installations-key-0001"}
 PEOPLE = {Role.AGENT: "agente.ana", Role.SUPERVISOR: "supervisora.eva", Role.OPS: "ops.luis"}
 
 _key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -72,6 +73,8 @@ class Api:
             return {}
         if role == Role.CHANNEL:
             return {"x-api-key": CHANNEL_KEYS[who or "web"]}
+        if role == Role.INSTALLATIONS:
+            return {"x-api-key": BACKOFFICE_KEYS["installations"]}
         return {"Authorization": "Bearer " + mint(who or PEOPLE[role], [role.value])}
 
     def call(
@@ -106,6 +109,7 @@ def api(deps: Container, monkeypatch: pytest.MonkeyPatch) -> Iterator[Api]:
         auth_issuer=ISSUER,
         auth_client_ids=(CLIENT_ID,),
         channel_keys={key_digest(k): name for name, k in CHANNEL_KEYS.items()},
+        backoffice_keys={key_digest(k): name for name, k in BACKOFFICE_KEYS.items()},
     )
     http.use_authenticator(Authenticator(settings, StaticKeys(JWKS)))
     deps.media = LocalMediaSource()

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tests.fakes.aws import InMemoryDocuments, InMemoryWorkflow, RecordingMetrics
+from tests.fakes.memory import InMemoryRequestRepository, InMemoryTaskRepository
 from ventas.adapters import reference
-from ventas.adapters.fakes import InMemoryDocuments, InMemoryWorkflow, RecordingMetrics
-from ventas.adapters.memory import InMemoryRequestRepository, InMemoryTaskRepository
 from ventas.bootstrap import build
 from ventas.config import Settings
 from ventas.container import Container

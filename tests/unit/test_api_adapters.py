@@ -164,8 +164,8 @@ def test_get_many_reads_requests_in_one_batch_on_both_repositories() -> None:
     import boto3
     from moto import mock_aws
 
+    from tests.fakes.memory import InMemoryRequestRepository
     from ventas.adapters.dynamo import DynamoRequestRepository, table_definitions
-    from ventas.adapters.memory import InMemoryRequestRepository
     from ventas.domain.models import SaleRequest
 
     t0 = datetime(2026, 11, 24, 14, tzinfo=UTC)

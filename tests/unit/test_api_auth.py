@@ -39,6 +39,7 @@ EXPECTED_ROLES = {
     "getKpi": {Role.SUPERVISOR},
     "listDuplicates": {Role.AGENT, Role.SUPERVISOR},
     "reviewDuplicate": {Role.AGENT},
+    "reportInstallation": {Role.INSTALLATIONS},
 }
 EXAMPLES = {
     "submitLead": ("POST", "/v1/requests", LEAD),
@@ -54,6 +55,11 @@ EXAMPLES = {
     "getKpi": ("GET", "/v1/reports/kpi", None),
     "listDuplicates": ("GET", "/v1/duplicates", None),
     "reviewDuplicate": ("POST", "/v1/requests/vd-unknown-0001/duplicate", {"decision": "separate"}),
+    "reportInstallation": (
+        "POST",
+        "/v1/orders/SO-unknown-1/installation-events",
+        {"kind": "cancelled", "event_id": "opr-1", "reason": "cliente ausente"},
+    ),
 }
 # The channel whose key calls an operation (a channel is its credential): missed calls are the IVR's.
 CHANNEL_FOR = {"reportMissedCall": "ivr"}
@@ -118,9 +124,16 @@ def test_a_wrong_api_key_is_401_and_a_channel_key_is_no_person(api: Api) -> None
     assert api.call("GET", "/v1/tasks", Role.CHANNEL).status_code == 403
 
 
+def test_an_installer_key_is_not_a_channel_and_a_channel_key_reports_no_installation(api: Api) -> None:
+    assert api.call("POST", "/v1/requests", Role.INSTALLATIONS, LEAD).status_code == 403
+    event = {"kind": "cancelled", "event_id": "opr-9", "reason": "cliente ausente"}
+    assert api.call("POST", "/v1/orders/SO-1/installation-events", Role.CHANNEL, event).status_code == 403
+
+
 def test_ci_and_phone_are_masked_except_for_agents(api: Api) -> None:
     request_id = body(api.call("POST", "/v1/requests", Role.CHANNEL, LEAD))["request_id"]
-    seen = {role: body(api.call("GET", f"/v1/requests/{request_id}", role))["customer"] for role in Role}
+    readers = [role for role in Role if role != Role.INSTALLATIONS]  # a back office reads no request
+    seen = {role: body(api.call("GET", f"/v1/requests/{request_id}", role))["customer"] for role in readers}
     assert seen[Role.AGENT] == {"name": "Ana Rojas", "phone": "+59171234501", "ci": "4567890 CB"}
     for role in (Role.SUPERVISOR, Role.OPS):
         assert seen[role] == {"name": "Ana Rojas", "phone": "+591******01", "ci": "*****90 CB"}

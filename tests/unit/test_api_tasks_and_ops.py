@@ -122,7 +122,9 @@ def test_the_execution_graph_shows_transitions_statuses_and_events(api: Api) -> 
     assert edges[("RouteEntry", "IdentifyCustomer", "choice")]["taken"] == 1
     assert edges[("RouteEntry", "IdentifyCustomer", "choice")]["label"] == "$.entry.identified == False"
     assert edges[("RouteEntry", "CheckImpediments", "default")]["taken"] == 0
-    assert edges[("CheckImpediments", "ReviewEligibilityFault", "catch")]["errors"] == ["BackOfficeUnavailable"]
+    # NAF down, or the Lambda service itself throttling past the retries: a person reviews.
+    errors = edges[("CheckImpediments", "ReviewEligibilityFault", "catch")]["errors"]
+    assert errors[:2] == ["BackOfficeUnavailable", "Lambda.TooManyRequestsException"]
     assert edges[("IdentifyCustomer", "IdentifyCustomer", "retry")]["taken"] == 1
     assert [e["type"] for e in graph["events"]][:3] == ["ExecutionStarted", "ChoiceStateEntered", "ChoiceStateExited"]
     assert graph["events"][5]["cause"] == "boom [teléfono]"

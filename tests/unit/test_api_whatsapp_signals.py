@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
+from tests.fakes.aws import InMemoryWorkflow, RecordingMetrics
 from tests.unit.api_harness import Api, api, body
 from tests.unit.test_api_whatsapp import TEXT, delivery, document, post, value
 from tests.unit.whatsapp_fakes import FlakyMedia, ScriptedNotifier, ThrottledHistory
-from ventas.adapters.fakes import InMemoryWorkflow, RecordingMetrics
 from ventas.domain.catalogue import UNCLASSIFIED
 from ventas.domain.models import Lead, Location, OrderState
 from ventas.domain.tasks import TaskKind, TaskStatus

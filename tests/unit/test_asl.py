@@ -30,6 +30,7 @@ KNOWN_ERRORS = {
     tasks.CUSTOMER_UNREACHABLE,
     tasks.MANUAL_REJECTION,
     tasks.INSTALLATION_CANCELLED,
+    tasks.TASK_NOT_WORKED,
 }
 CALLBACKS = {name: s for name, s in STATES.items() if s.get("Resource", "").endswith(".waitForTaskToken")}
 
@@ -63,9 +64,11 @@ def test_back_office_stages_retry_with_jitter_then_open_a_review() -> None:
 def test_an_installations_outage_goes_to_a_person_not_to_a_failed_execution() -> None:
     state = STATES["AwaitInstallation"]
     assert any(r["ErrorEquals"] == ["BackOfficeUnavailable"] for r in state["Retry"])
-    (catch,) = state["Catch"]
+    catch, cancelled = state["Catch"]
     assert "BackOfficeUnavailable" in catch["ErrorEquals"]
     assert catch["Next"] == "FollowUpInstallation"
+    # Instalaciones cancels through the API: the wait fails with this name and the request ends.
+    assert (cancelled["ErrorEquals"], cancelled["Next"]) == (["InstallationCancelled"], "AbandonRequest")
 
 
 def test_every_state_that_messages_the_customer_retries_a_whatsapp_outage() -> None:
@@ -117,3 +120,27 @@ def test_the_local_stack_resolves_every_substitution() -> None:
 def test_readme_shows_the_current_workflow() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert mermaid() in readme, "README.md's diagram is stale: paste `python -m devstack.diagram` output"
+
+
+def test_the_execution_is_bounded_so_the_timed_out_alarm_can_fire() -> None:
+    assert 0 < DEFINITION["TimeoutSeconds"] <= 90 * 24 * 3600
+
+
+@pytest.mark.parametrize(
+    "name", ["FollowUpInstallation", "ReviewEligibilityFault", "ReviewCoverageFault", "ReviewSaleFault"]
+)
+def test_a_wait_that_reopens_itself_ends_when_nobody_works_it(name: str) -> None:
+    catches = {tuple(c["ErrorEquals"]): c["Next"] for c in STATES[name]["Catch"]}
+    assert catches[("States.Timeout",)] == name  # re-opened ...
+    assert catches[(tasks.TASK_NOT_WORKED,)] == "AbandonRequest"  # ... but not forever
+
+
+@pytest.mark.parametrize("name", ["CheckImpediments", "CheckCoverage", "RegisterSale"])
+def test_lambda_throttling_backs_off_long_then_goes_to_a_person(name: str) -> None:
+    state = STATES[name]
+    throttled = next(r for r in state["Retry"] if r["ErrorEquals"] == ["Lambda.TooManyRequestsException"])
+    waited = sum(min(throttled["IntervalSeconds"] * throttled["BackoffRate"] ** n, 300) for n in range(8))
+    assert throttled["MaxAttempts"] >= 6
+    assert waited >= 120  # minutes of backoff, not seconds
+    (review,) = [c for c in state["Catch"] if "Lambda.TooManyRequestsException" in c["ErrorEquals"]]
+    assert STATES[review["Next"]]["Parameters"]["Payload"]["kind"] == "manual_review"

@@ -40,8 +40,11 @@ def test_start_names_the_execution_after_the_request(aws: None) -> None:
     arn = sfn.create_state_machine(
         name="vd", definition=json.dumps(definition), roleArn="arn:aws:iam::123456789012:role/r"
     )["stateMachineArn"]
-    execution = SfnWorkflow(arn, sfn).start("vd-20261127-abc", {"requestId": "vd-20261127-abc"})
-    assert execution.endswith(":vd-20261127-abc")
+    workflow = SfnWorkflow(arn, sfn)
+    assert workflow.start("vd-20261127-abc", {"requestId": "vd-20261127-abc"}) is True
+    assert sfn.describe_execution(executionArn=workflow.execution_arn("vd-20261127-abc"))["name"] == "vd-20261127-abc"
+    # A second start of the same request: AWS's ExecutionAlreadyExists becomes False, no error.
+    assert workflow.start("vd-20261127-abc", {"requestId": "vd-20261127-abc", "other": 1}) is False
 
 
 def test_documents_are_stored_with_their_type_under_the_buckets_own_key(aws: None) -> None:

@@ -11,9 +11,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from tests.fakes.memory import InMemoryRequestRepository
 from ventas import bootstrap, observability
 from ventas.adapters import reference
-from ventas.adapters.memory import InMemoryRequestRepository
 from ventas.adapters.secrets import json_secret_field
 from ventas.config import Settings
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from tests.fakes.aws import InMemoryWorkflow
 from tests.unit.test_repositories import Repos, client, repos
 from tests.unit.test_stages import CENTRO, new_request
 from tests.unit.whatsapp_fakes import ScriptedNotifier
-from ventas.adapters.fakes import InMemoryWorkflow
 from ventas.container import Container
 from ventas.domain.errors import TaskConflict, WhatsAppRejected
 from ventas.domain.models import OrderState, Step

@@ -12,18 +12,17 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from tests.fakes.memory import InMemoryRequestRepository, InMemoryTaskRepository
 from ventas.adapters.dynamo import (
     AlreadyExists,
     DynamoRequestRepository,
     DynamoTaskRepository,
     table_definitions,
 )
-from ventas.adapters.memory import InMemoryRequestRepository, InMemoryTaskRepository
 from ventas.domain.errors import ConcurrentUpdate, RequestNotFound, TaskConflict, TaskNotFound
 from ventas.domain.models import (
     Channel,
     Document,
-    HistoryEntry,
     Location,
     OrderState,
     Reason,
@@ -194,15 +193,19 @@ def test_save_refuses_a_stale_version_and_keeps_the_newer_write(repos: Repos) ->
 
 
 def test_history_is_in_time_order_then_append_order(repos: Repos) -> None:
-    def entry(at: datetime, event: str) -> HistoryEntry:
-        return HistoryEntry(at=at, step=Step.INTAKE, event=event, detail={"n": 2, "score": 0.5})
-
     repos.requests.add(sale("r1"))
+    repos.requests.add(sale("r2"))
     repos.requests.set_token("r1", "documents", "tok")  # same partition: not history
     for at, event in [(T0 + 2 * HOUR, "third"), (T0, "first"), (T0 + HOUR, "second-a")]:
-        repos.requests.append_history("r1", entry(at, event))
-    repos.requests.append_history("r1", entry(T0 + HOUR, "second-b"))  # same instant
-    repos.requests.append_history("r2", entry(T0, "other request"))
+        request = repos.requests.get("r1")
+        request.note(at, event, n=2, score=0.5)
+        repos.requests.save(request)
+    request = repos.requests.get("r1")
+    request.note(T0 + HOUR, "second-b")  # same instant
+    repos.requests.save(request)
+    other = repos.requests.get("r2")
+    other.note(T0, "other request")
+    repos.requests.save(other)
 
     history = repos.requests.history("r1")
 
@@ -210,6 +213,34 @@ def test_history_is_in_time_order_then_append_order(repos: Repos) -> None:
     assert history[0].at == T0
     assert history[0].detail == {"n": 2, "score": 0.5}
     assert repos.requests.history("unknown") == []
+
+
+def test_a_state_and_its_history_are_saved_together_or_not_at_all(repos: Repos) -> None:
+    first = sale("r1")
+    first.note(T0, "lead_received")
+    repos.requests.add(first)
+    assert first.new_history == ()  # saved: nothing pending
+    stale, current = repos.requests.get("r1"), repos.requests.get("r1")
+    current.advance(T0 + HOUR, Step.IMPEDIMENTS, "no_impediment")
+    repos.requests.save(current)
+
+    stale.advance(T0 + HOUR, Step.COVERAGE, "coverage_checked")
+    with pytest.raises(ConcurrentUpdate):
+        repos.requests.save(stale)
+
+    # The loser's history entry was not written either, and stays pending on its copy.
+    assert [h.event for h in repos.requests.history("r1")] == ["lead_received", "no_impediment"]
+    assert [h.event for h in stale.new_history] == ["coverage_checked"]
+    assert repos.requests.get("r1").step == Step.IMPEDIMENTS
+
+
+def test_adding_an_existing_request_writes_no_history(repos: Repos) -> None:
+    repos.requests.add(sale("r1"))
+    again = sale("r1")
+    again.note(T0, "lead_received")
+    with pytest.raises(AlreadyExists):
+        repos.requests.add(again)
+    assert repos.requests.history("r1") == []
 
 
 def test_the_first_claim_of_a_key_wins(repos: Repos) -> None:

@@ -18,11 +18,11 @@ import pytest
 from moto import mock_aws
 
 from devstack.template import ROOT
+from tests.fakes.aws import InMemoryWorkflow, RecordingMetrics
 from tests.unit.conftest import FrozenClock
 from ventas import bootstrap
 from ventas.adapters.aws import S3DocumentStore
 from ventas.adapters.dynamo import DynamoRequestRepository, DynamoTaskRepository, table_definitions
-from ventas.adapters.fakes import InMemoryWorkflow, RecordingMetrics
 from ventas.config import Settings
 from ventas.container import Container
 from ventas.domain.models import Document, Location, OrderState, Outcome, Reason, ReasonCode, SaleRequest, Step

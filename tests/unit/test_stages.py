@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
+from tests.fakes.aws import InMemoryWorkflow, RecordingMetrics
 from tests.unit.conftest import T0, FrozenClock
-from ventas.adapters.fakes import InMemoryWorkflow, RecordingMetrics
 from ventas.container import Container
 from ventas.domain.catalogue import CoverageZone
 from ventas.domain.errors import UnknownService
+from ventas.domain.installation import InstallationCompleted
 from ventas.domain.models import Lead, MissedCall, OrderState, Outcome, ReasonCode, Step
-from ventas.services import closing, duplicates, events, intake, stages
+from ventas.services import closing, duplicates, events, installations, intake, stages
 
 CENTRO = {"address": "Calle España 123", "latitude": -17.3935, "longitude": -66.1570}
 
@@ -224,15 +226,22 @@ def test_installation_event_schedules_qc_inside_business_hours(deps: Container, 
     order_id = deps.requests.get(request_id).order_id
     assert order_id is not None
     saturday_evening = T0.replace(day=28, hour=23)  # 19:00 La Paz, Saturday
-    assert events.installation_completed(deps, order_id, saturday_evening) == "resumed"
+    clock.at = saturday_evening + timedelta(minutes=10)  # reported on time
+    event = InstallationCompleted(kind="completed", event_id="opr-1", installed_at=saturday_evening)
+    receipt = installations.report_installation(deps, order_id, event)
     request = deps.requests.get(request_id)
-    assert request.qc_at is not None
     # 48 h later is Monday 19:00 La Paz, after closing: Tuesday 08:30 La Paz = 12:30 UTC.
+    assert request.qc_at is not None
     assert request.qc_at.isoformat() == "2026-12-01T12:30:00+00:00"
+    assert (receipt.qc_at, receipt.duplicate) == (request.qc_at, False)
     ((_, kind, output),) = workflow(deps).answers
     assert kind == "success"
-    assert output["qcWaitUntil"] == "2026-11-27T03:30:00Z"  # now + (qc_at - installed_at) = +61.5 h, scale 1
-    assert events.installation_completed(deps, order_id, saturday_evening) == "not_waiting"
+    assert output["qcWaitUntil"] == "2026-12-01T12:30:00Z"  # the Wait ends at the request's qc_at
+    # The same event again: answered as before, nothing changes, the workflow is not asked twice.
+    again = installations.report_installation(deps, order_id, event)
+    assert (again.duplicate, again.qc_at) == (True, request.qc_at)
+    assert len(workflow(deps).answers) == 1
+    assert [h.event for h in deps.requests.history(request_id)].count("installed") == 1
 
 
 # --- endings ---------------------------------------------------------------------------------
@@ -256,7 +265,9 @@ def test_rejection_tells_the_reason_and_ends_once(deps: Container) -> None:
     [
         ("States.Timeout", Step.REQUIREMENTS, ReasonCode.DOCUMENTS_NOT_RECEIVED),
         ("States.Timeout", Step.DOCUMENTS, ReasonCode.DOCUMENTS_NOT_RECEIVED),
-        ("States.Timeout", Step.IDENTIFICATION, ReasonCode.CUSTOMER_UNREACHABLE),
+        ("States.Timeout", Step.IDENTIFICATION, ReasonCode.TASK_NOT_WORKED),  # nobody called
+        ("States.Timeout", Step.CALL_BACK, ReasonCode.TASK_NOT_WORKED),
+        ("TaskNotWorked", Step.SALE, ReasonCode.TASK_NOT_WORKED),
         ("CustomerUnreachable", Step.CALL_BACK, ReasonCode.CUSTOMER_UNREACHABLE),
         ("InstallationCancelled", Step.INSTALLATION, ReasonCode.INSTALLATION_CANCELLED),
     ],
@@ -265,8 +276,7 @@ def test_abandon_reason_follows_the_wait_that_ran_out(
     deps: Container, error: str, step: Step, reason: ReasonCode
 ) -> None:
     request_id = new_request(deps)
-    request = deps.requests.get(request_id)
-    stages.advance(deps, request, step, "test")
+    stages.advance(deps, request_id, step, "test")
     closing.abandon(deps, request_id, error)
     ended = deps.requests.get(request_id)
     assert (ended.status, ended.outcome) == (OrderState.CANCELLED, Outcome.ABANDONED)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
+from tests.fakes.aws import InMemoryWorkflow
 from tests.unit.conftest import FrozenClock
-from ventas.adapters.fakes import InMemoryWorkflow
 from ventas.container import Container
 from ventas.domain.errors import TaskConflict, UnknownService, WorkflowNotWaiting
 from ventas.domain.models import Lead, ReasonCode
@@ -136,3 +136,25 @@ def test_completing_after_the_workflow_stopped_waiting_expires_the_task(deps: Co
     assert deps.tasks.get(task.task_id).status == TaskStatus.EXPIRED
     with pytest.raises(WorkflowNotWaiting):
         tasks.claim(deps, task.task_id, "maria")
+
+
+def test_an_ignored_review_reopens_a_bounded_number_of_times_then_ends(deps: Container, request_id: str) -> None:
+    limit = deps.settings.max_reopenings
+    opened = [open_(deps, request_id, TaskKind.MANUAL_REVIEW, f"tok-r{n}") for n in range(limit + 1)]
+    assert [t.attempt for t in opened] == list(range(1, limit + 2))
+    assert "escalated" not in opened[-2].context
+    assert opened[-1].context["escalated"] == "supervisor"  # the last re-opening goes to the supervisor
+    assert answers(deps) == []
+
+    last = open_(deps, request_id, TaskKind.MANUAL_REVIEW, "tok-final")  # its timeout too: the end
+    assert last.status == TaskStatus.EXPIRED
+    assert answers(deps) == [("tok-final", tasks.TASK_NOT_WORKED, f"manual_review: {limit + 1} openings, none worked")]
+    assert [t for t in deps.tasks.open_for(request_id) if t.kind == TaskKind.MANUAL_REVIEW] == []
+    assert deps.requests.history(request_id)[-1].event == "task_not_worked"
+
+
+def test_an_agent_task_is_never_reopened_past_a_limit(deps: Container, request_id: str) -> None:
+    for n in range(deps.settings.max_reopenings + 3):  # identification is not a re-opening kind
+        task = open_(deps, request_id, TaskKind.IDENTIFICATION, f"tok-i{n}")
+        assert task.status == TaskStatus.OPEN
+    assert answers(deps) == []

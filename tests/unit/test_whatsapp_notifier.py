@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
+from tests.fakes.memory import InMemoryRequestRepository
 from ventas import bootstrap
 from ventas.adapters import reference, whatsapp
-from ventas.adapters.memory import InMemoryRequestRepository
 from ventas.adapters.whatsapp import CloudApiNotifier
 from ventas.config import Settings, parse_whatsapp_templates
 from ventas.domain.errors import MessageWindowClosed, NotifierUnavailable, WhatsAppRejected

@@ -20,13 +20,14 @@ class SfnWorkflow:
         self._arn = state_machine_arn
         self._sfn = client or boto3.client("stepfunctions")
 
-    def start(self, request_id: str, execution_input: dict[str, Any]) -> str:
-        # The request id names the execution: StartExecution is then idempotent per request.
-        response = self._sfn.start_execution(
-            stateMachineArn=self._arn, name=request_id, input=json.dumps(execution_input)
-        )
-        arn: str = response["executionArn"]
-        return arn
+    def start(self, request_id: str, execution_input: dict[str, Any]) -> bool:
+        """StartExecution named after the request (so it is once per request). False when that
+        execution already exists: AWS's ExecutionAlreadyExists, translated."""
+        try:
+            self._sfn.start_execution(stateMachineArn=self._arn, name=request_id, input=json.dumps(execution_input))
+        except self._sfn.exceptions.ExecutionAlreadyExists:
+            return False
+        return True
 
     def _send(self, call: str, **kwargs: Any) -> None:
         try:
@@ -42,6 +43,9 @@ class SfnWorkflow:
 
     def fail(self, token: str, error: str, cause: str) -> None:
         self._send("send_task_failure", taskToken=token, error=error, cause=cause)
+
+    def check_waiting(self, token: str) -> None:
+        self._send("send_task_heartbeat", taskToken=token)
 
     # --- ops: reads and redrive ------------------------------------------------------------
 

@@ -28,7 +28,9 @@ Timestamps in keys are UTC, fixed width (``2026-11-27T02:00:00.000000Z``) so the
 ``<tb>`` is a per-process sequence plus 8 random hex digits: entries with the same ``at`` keep
 the order they were appended in by one process, and never overwrite each other.
 
-`add` is PutItem if ``attribute_not_exists(pk)``; `save` overwrites. `claim_key` is PutItem if
+`add` is PutItem if ``attribute_not_exists(pk)``; `save` overwrites if ``version`` is still the
+one read. Either writes the history entries the request recorded (`SaleRequest.new_history`)
+in the same TransactWriteItems, so a state is never stored without its history or the reverse. `claim_key` is PutItem if
 ``attribute_not_exists(pk)``; on ConditionalCheckFailed it returns the id already bound, so
 concurrent claims agree on one id. `release_key` deletes only if ``request_id`` still matches.
 `lookup_key` and `get_token` are consistent GetItems; `set_token(None)` deletes the item.
@@ -47,7 +49,7 @@ Paging tokens are opaque: URL-safe base64 of the JSON of the last returned item'
 carries a token only when more items follow (queries read ``limit + 1`` items).
 GSI reads are eventually consistent; GetItem and the history Query are consistent.
 
-The key and paging rules are functions of `ventas.adapters.memory` (no boto3 there), so the
+The key and paging rules are functions of `ventas.adapters.dynamo_keys` (no boto3 there), so the
 in-memory adapters order and page exactly like these.
 """
 
@@ -55,6 +57,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from typing import Any, cast
 
 from botocore.exceptions import ClientError
 
@@ -68,11 +71,12 @@ from ventas.adapters.dynamo_base import (
     table_definitions,
     to_item,
 )
-from ventas.adapters.memory import (
+from ventas.adapters.dynamo_keys import (
     INBOX_PAGE_KEY,
     REQUEST_PAGE_KEY,
     check_day,
     decode_page,
+    encode_page,
     history_sk,
     request_keys,
     task_conflict,
@@ -97,16 +101,10 @@ class DynamoRequestRepository(Table):
     """`RequestRepository` on the requests table (key design: module docstring)."""
 
     def add(self, request: SaleRequest) -> None:
-        try:
-            self._client.put_item(
-                TableName=self._table,
-                Item=_request_item(request),
-                ConditionExpression="attribute_not_exists(pk)",
-            )
-        except ClientError as error:
-            if condition_failed(error):
-                raise AlreadyExists(f"request {request.request_id} already exists") from None
-            raise
+        """The new request and its first history entries, in one transaction."""
+        put = {"Item": _request_item(request), "ConditionExpression": "attribute_not_exists(pk)"}
+        if not self._write(request, put):
+            raise AlreadyExists(f"request {request.request_id} already exists")
 
     def get(self, request_id: str) -> SaleRequest:
         item = self._get_item({"pk": string_attr(f"REQ#{request_id}"), "sk": string_attr("META")})
@@ -115,26 +113,41 @@ class DynamoRequestRepository(Table):
         return _request(item)
 
     def save(self, request: SaleRequest) -> None:
-        """Conditional on the version read; bumps `request.version` on success."""
+        """The new state and the history it recorded, in one unit: conditional on the version
+        read, one TransactWriteItems (one PutItem when nothing new is recorded). Bumps
+        `request.version` and clears `request.new_history` on success; `ConcurrentUpdate` when
+        another writer saved first (nothing is written then)."""
         expected = request.version
-        item = _request_item(request.model_copy(update={"version": expected + 1}))
-        try:
-            self._client.put_item(
-                TableName=self._table,
-                Item=item,
-                ConditionExpression="attribute_exists(pk) AND version = :v",
-                ExpressionAttributeValues={":v": {"N": str(expected)}},
-            )
-        except ClientError as error:
-            if condition_failed(error):
-                raise ConcurrentUpdate(request.request_id) from None
-            raise
+        put = {
+            "Item": _request_item(request.model_copy(update={"version": expected + 1})),
+            "ConditionExpression": "attribute_exists(pk) AND version = :v",
+            "ExpressionAttributeValues": {":v": {"N": str(expected)}},
+        }
+        if not self._write(request, put):
+            raise ConcurrentUpdate(request.request_id)
         request.version = expected + 1
 
+    def _write(self, request: SaleRequest, put: dict[str, Any]) -> bool:
+        """Write the request item and its new history entries at once; False if `put`'s
+        condition failed (nothing written)."""
+        entries = [_history_item(request.request_id, entry) for entry in request.new_history]
+        try:
+            if entries:
+                items: list[Any] = [{"Put": {"TableName": self._table, **put}}]
+                items += [{"Put": {"TableName": self._table, "Item": item}} for item in entries]
+                self._client.transact_write_items(TransactItems=items)
+            else:
+                self._client.put_item(TableName=self._table, **put)
+        except ClientError as error:
+            if condition_failed(error) or _transaction_condition_failed(error):
+                return False
+            raise
+        request.history_saved()
+        return True
+
     def append_history(self, request_id: str, entry: HistoryEntry) -> None:
-        document = entry.model_dump(mode="json")
-        document |= {"pk": f"REQ#{request_id}", "sk": history_sk(entry.at)}
-        self._client.put_item(TableName=self._table, Item=to_item(document))
+        """A note (an entry that changes no state): one PutItem."""
+        self._client.put_item(TableName=self._table, Item=_history_item(request_id, entry))
 
     def history(self, request_id: str) -> list[HistoryEntry]:
         items = self._query_all(
@@ -208,6 +221,9 @@ class DynamoRequestRepository(Table):
         )
         return [_request(i) for i in items], token
 
+    def resume_after(self, request: SaleRequest) -> str:
+        return encode_page({f: request_keys(request)[f] for f in REQUEST_PAGE_KEY})
+
     def by_day(self, day: str) -> list[SaleRequest]:
         items = self._query_all(
             IndexName="by_day",
@@ -250,6 +266,19 @@ class DynamoRequestRepository(Table):
             else:
                 raise RuntimeError("BatchGetItem left keys unprocessed after retries")
         return found
+
+
+def _history_item(request_id: str, entry: HistoryEntry) -> Item:
+    document = entry.model_dump(mode="json") | {"pk": f"REQ#{request_id}", "sk": history_sk(entry.at)}
+    return to_item(document)
+
+
+def _transaction_condition_failed(error: ClientError) -> bool:
+    """TransactWriteItems cancelled because the request item's condition failed (item 0)."""
+    if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+        return False
+    reasons = cast(dict[str, Any], error.response).get("CancellationReasons") or []
+    return bool(reasons) and reasons[0].get("Code") == "ConditionalCheckFailed"
 
 
 def _request_item(request: SaleRequest) -> Item:
@@ -333,6 +362,9 @@ class DynamoTaskRepository(Table):
             ExpressionAttributeValues={":rid": string_attr(request_id)},
         )
         return [_task(i) for i in items]
+
+    def resume_after(self, task: HumanTask) -> str:
+        return encode_page({f: task_document(task)[f] for f in INBOX_PAGE_KEY})
 
     def open_for(self, request_id: str) -> list[HumanTask]:
         items = self._query_all(

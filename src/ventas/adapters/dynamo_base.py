@@ -13,7 +13,7 @@ import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from ventas.adapters.memory import check_limit, encode_page
+from ventas.adapters.dynamo_keys import check_limit, encode_page
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient

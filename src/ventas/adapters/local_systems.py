@@ -13,18 +13,18 @@ import threading
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from typing import Any, Final, TypedDict
 
 from ventas.container import SystemClock
 from ventas.domain.catalogue import Service
 from ventas.domain.errors import BackOfficeUnavailable
 from ventas.domain.models import Document, Location
+from ventas.domain.schedule import LA_PAZ, format_local
 from ventas.ports import Clock, SaleRegistration
 
 SYSTEMS: Final = frozenset({"naf", "gis", "smartflex", "installations"})
 # Bolivia keeps UTC-4 all year: a fixed offset needs no tz database in the Lambda image.
-LA_PAZ: Final = timezone(timedelta(hours=-4), "BOT")
 
 
 class FaultSwitch:
@@ -186,7 +186,7 @@ def _solicitud_de_servicio(
         "request_id": request_id,
         "sales_channel": "Ventas Digitales",
         "issued_at": registration.registered_at.isoformat(),
-        "issued_at_local": registration.registered_at.astimezone(LA_PAZ).strftime("%d/%m/%Y %H:%M"),
+        "issued_at_local": format_local(registration.registered_at),
         "customer": customer,
         "service": {
             "code": service.code,

@@ -49,6 +49,30 @@ class RequestNotFound(VentasError):
     pass
 
 
+class RequestEnded(VentasError):
+    """A transition asked of a request that has already ended: nothing was changed."""
+
+    def __init__(self, request_id: str, event: str) -> None:
+        super().__init__(f"request {request_id} has ended; {event} refused")
+        self.request_id = request_id
+        self.event = event
+
+
+class InstallationConflict(VentasError):
+    """An installation event that contradicts the order's state (HTTP 409): e.g. a second
+    completion with another event id, a cancellation after the installation, an ended request.
+    The message is Spanish, for the integrator's operators."""
+
+
+class InvalidEvent(VentasError):
+    """An outside event whose field holds an impossible value (HTTP 422), e.g. an installation
+    time in the future. `field` names it; the message is Spanish."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 class TaskNotFound(VentasError):
     pass
 

@@ -26,7 +26,7 @@ SIN_SOLICITUDES = "Sin solicitudes"
 
 
 def is_efficient(request: SaleRequest, policy: str) -> bool:
-    registered = request.order_id is not None and request.outcome != Outcome.ABANDONED
+    registered = request.order_id is not None and request.outcome not in (Outcome.ABANDONED, Outcome.FAILED)
     if policy == "registered":
         return registered
     installed = registered and request.installed_at is not None

@@ -42,6 +42,7 @@ KEPT_FIELDS: frozenset[str] = frozenset(
         "anonymised_at",
         "possible_duplicate_of",  # request ids only
         "merged_into",
+        "installation_events",  # Instalaciones' event ids and kinds
     }
 )
 # Keys of a task's `result` that hold what a person said or typed.

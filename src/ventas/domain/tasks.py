@@ -152,6 +152,12 @@ class HumanTask(BaseModel):
         return PROTOCOL[self.kind]
 
 
+# Kinds whose wait re-opens itself when nobody acts (the ASL's States.Timeout loops), bounded
+# by `Settings.max_reopenings`; the other kinds end the request when they time out.
+REOPENING_KINDS = frozenset({TaskKind.MANUAL_REVIEW, TaskKind.INSTALLATION_FOLLOW_UP})
+ESCALATED_TO = "supervisor"  # `context["escalated"]` of the last re-opening
+
+
 # --- completion bodies, validated per kind -------------------------------------------------
 
 # Each body names its task kind (the OpenAPI discriminator). Optional: the task's own kind is

@@ -1,69 +1,112 @@
-"""How a request ends: sold (13.1), rejected (14, 14.1) or abandoned. Each end is recorded once."""
+"""How a request ends: sold (13.1), rejected (14, 14.1), abandoned, or its execution ended.
+
+Each end is decided by the aggregate and saved with its history entry first; what follows
+(expiring tasks, releasing the customer's keys, the customer's message, the metric) happens
+only after that save, once, by the call that made the change.
+"""
 
 from __future__ import annotations
 
+import contextlib
+
 from ventas.container import Container
+from ventas.contracts import OutcomeOutput
 from ventas.domain import messages
-from ventas.domain.models import OrderState, Outcome, Reason, ReasonCode, SaleRequest, Step
+from ventas.domain.errors import RequestNotFound, TaskConflict
+from ventas.domain.models import Outcome, ReasonCode, SaleRequest, Step
 from ventas.domain.tasks import TaskKind, TaskStatus
+from ventas.observability import bind_request, logger
+from ventas.services.concurrency import update_request
 from ventas.services.outbound import tell_customer
-from ventas.services.stages import advance
 
 # ASL error name (from a Catch) -> why the request was abandoned.
 ABANDON_REASONS = {
     "CustomerUnreachable": ReasonCode.CUSTOMER_UNREACHABLE,
     "InstallationCancelled": ReasonCode.INSTALLATION_CANCELLED,
+    "TaskNotWorked": ReasonCode.TASK_NOT_WORKED,
 }
 
 
-def _finish(deps: Container, request: SaleRequest, status: OrderState, outcome: Outcome, step: Step) -> dict[str, str]:
-    if request.outcome is not None:  # a Lambda retry after the end was recorded
-        return {"outcome": request.outcome.value}
+def _after_end(deps: Container, request: SaleRequest) -> None:
+    """What an end implies beyond the request item: its open tasks expire, the customer's
+    de-duplication keys and the kept task tokens are released, the outcome metric goes out."""
     now = deps.clock.now()
-    request.status = status
-    request.outcome = outcome
     for task in deps.tasks.open_for(request.request_id):
         if task.kind == TaskKind.CONTACT_CUSTOMER:
             continue  # the customer still has to hear it, whatever the end (services.event_tasks)
         expired = task.model_copy(update={"status": TaskStatus.EXPIRED, "completed_at": now})
-        deps.tasks.transition(expired, task.status)
+        with contextlib.suppress(TaskConflict):  # completed meanwhile
+            deps.tasks.transition(expired, task.status)
     for kind, value in (("phone", request.phone), ("ci", request.ci)):
         if value:
             deps.requests.release_key(f"open#{deps.customer_key(kind, value)}", request.request_id)
     for name in ("documents", "installation"):
         deps.requests.set_token(request.request_id, name, None)
     reason = request.reason.code.value if request.reason else None
-    advance(deps, request, step, f"request_{outcome.value}", reason=reason)
-    deps.metrics.outcome(outcome.value, reason)
-    return {"outcome": outcome.value}
+    outcome = request.outcome.value if request.outcome else "open"
+    deps.metrics.outcome(outcome, reason)
+    bind_request(request.request_id)
+    logger.info(f"request_{outcome}", extra={"reason": reason, "status": request.status.value})
 
 
-def reject(deps: Container, request_id: str) -> dict[str, str]:
+def _outcome(request: SaleRequest) -> OutcomeOutput:
+    return {"outcome": request.outcome.value if request.outcome else "open"}
+
+
+def reject(deps: Container, request_id: str) -> OutcomeOutput:
     """Steps 14, 14.1: say why, ask to visit an office; a normal end of the procedure."""
-    request = deps.requests.get(request_id)
-    if request.outcome is None:
-        request.reason = request.reason or Reason.of(ReasonCode.MANUAL_REJECTION)
+    now = deps.clock.now()
+    request, ended = update_request(deps, request_id, lambda r: r.reject(now))
+    if ended:
+        _after_end(deps, request)
+    if request.outcome == Outcome.REJECTED and request.reason is not None:
+        # Once per request (tell_customer): a retry after a crash between save and send still sends.
         tell_customer(deps, request, "rejection", messages.rejection(request.reason))
-    return _finish(deps, request, OrderState.REJECTED, Outcome.REJECTED, Step.REJECTION)
+    return _outcome(request)
 
 
-def abandon(deps: Container, request_id: str, error: str) -> dict[str, str]:
+def abandon_reason(error: str, step: Step) -> ReasonCode:
+    """ASL error name -> reason; a plain States.Timeout is told apart by the step it waited at:
+    the customer's documents did not come (steps 8, 9), or an agent task was not worked in time
+    (nobody called: not the customer's doing, and the KPI breakdown says so)."""
+    code = ABANDON_REASONS.get(error)
+    if code is not None:
+        return code
+    if step in (Step.REQUIREMENTS, Step.DOCUMENTS):
+        return ReasonCode.DOCUMENTS_NOT_RECEIVED
+    return ReasonCode.TASK_NOT_WORKED
+
+
+def abandon(deps: Container, request_id: str, error: str) -> OutcomeOutput:
     """A wait ran out or the customer could not be reached: the request is cancelled."""
-    request = deps.requests.get(request_id)
-    if request.outcome is None:
-        code = ABANDON_REASONS.get(error)
-        if code is None:  # States.Timeout: which wait ran out tells why
-            code = (
-                ReasonCode.DOCUMENTS_NOT_RECEIVED
-                if request.step in (Step.REQUIREMENTS, Step.DOCUMENTS)
-                else ReasonCode.CUSTOMER_UNREACHABLE
-            )
-        request.reason = Reason.of(code)
+    now = deps.clock.now()
+    request, ended = update_request(deps, request_id, lambda r: r.abandon(now, abandon_reason(error, r.step)))
+    if ended:
+        _after_end(deps, request)
+    if request.outcome == Outcome.ABANDONED and request.reason is not None:
         tell_customer(deps, request, "abandonment", messages.abandonment(request.reason))
-    return _finish(deps, request, OrderState.CANCELLED, Outcome.ABANDONED, request.step)
+    return _outcome(request)
 
 
-def close_sale(deps: Container, request_id: str) -> dict[str, str]:
+def close_sale(deps: Container, request_id: str) -> OutcomeOutput:
     """Step 13.1: the QC call concludes the procedure (with or without a score)."""
-    request = deps.requests.get(request_id)
-    return _finish(deps, request, OrderState.COMPLETED, Outcome.SOLD, Step.CLOSED)
+    now = deps.clock.now()
+    request, ended = update_request(deps, request_id, lambda r: r.close(now))
+    if ended:
+        _after_end(deps, request)
+    return _outcome(request)
+
+
+def execution_ended(deps: Container, request_id: str, status: str, cause: str | None) -> bool:
+    """A Step Functions execution ended ABORTED, FAILED or TIMED_OUT: the request shows it
+    (TMF622 cancelled or failed, with the cause), its tasks close and the customer's keys are
+    released so a new lead starts a new request. False when the request had already ended
+    (or is unknown). No customer message: ops decide what to tell the customer."""
+    now = deps.clock.now()
+    try:
+        request, ended = update_request(deps, request_id, lambda r: r.end_execution(now, status, cause))
+    except RequestNotFound:
+        return False  # not one of ours (or its intake never completed): nothing to mark
+    if ended:
+        _after_end(deps, request)
+    return ended

@@ -1,6 +1,8 @@
 """Optimistic concurrency: a stage and an outside event may save the same request at once.
 
 Each save is conditional on the version read; the loser reads again and re-applies its change.
+This is the product's only retry level for conflicts: a service wraps its own load-change-save
+unit in `update_request` (or `retry_on_conflict`), and sends nothing to a customer inside it.
 """
 
 from __future__ import annotations
@@ -8,9 +10,13 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from ventas.domain.errors import ConcurrentUpdate
+
+if TYPE_CHECKING:
+    from ventas.container import Container
+    from ventas.domain.models import SaleRequest
 
 T = TypeVar("T")
 ATTEMPTS = 8
@@ -26,3 +32,24 @@ def retry_on_conflict(call: Callable[[], T], attempts: int = ATTEMPTS) -> T:
                 raise
             time.sleep(random.uniform(0, 0.02 * (attempt + 1)))  # jitter: let the other writer finish
     raise AssertionError("unreachable")
+
+
+def update_request(
+    deps: Container,
+    request_id: str,
+    change: Callable[[SaleRequest], T],
+    loaded: SaleRequest | None = None,
+) -> tuple[SaleRequest, T]:
+    """Load the request (or take `loaded` on the first attempt), apply `change` to the
+    aggregate and save state and history at once; on `ConcurrentUpdate` read again and
+    re-apply. Returns the saved request and what `change` returned. `change` must only touch
+    the aggregate: it may run several times."""
+    first = [loaded] if loaded is not None else []
+
+    def attempt() -> tuple[SaleRequest, T]:
+        request = first.pop() if first else deps.requests.get(request_id)
+        result = change(request)
+        deps.requests.save(request)
+        return request, result
+
+    return retry_on_conflict(attempt)

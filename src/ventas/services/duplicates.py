@@ -16,9 +16,9 @@ from typing import Literal
 
 from ventas.container import Container
 from ventas.domain.errors import TaskConflict
-from ventas.domain.models import HistoryEntry, OrderState, SaleRequest, Step
+from ventas.domain.models import OrderState, SaleRequest
 from ventas.observability import logger
-from ventas.services.concurrency import retry_on_conflict
+from ventas.services.concurrency import update_request
 from ventas.services.intake import start
 from ventas.services.queries import MAX_READS
 
@@ -49,39 +49,21 @@ def review(deps: Container, request_id: str, agent: str, decision: Decision, com
     if comment:
         detail["comment"] = comment
     if decision == "separate":
-        held.possible_duplicate_of = None
-        held.updated_at = now
-        deps.requests.save(held)
-        deps.requests.append_history(
-            request_id, HistoryEntry(at=now, step=Step.INTAKE, event="duplicate_reviewed", detail=detail)
-        )
+        held, _ = update_request(deps, request_id, lambda r: r.keep_apart(now, **detail), held)
         start(deps, held)
         logger.info("possible duplicate kept apart", extra={"request_id": request_id})
         return held
 
-    def join() -> None:
-        other = deps.requests.get(other_id)
+    def join(other: SaleRequest) -> None:
         if not other.is_open:
             raise TaskConflict("La solicitud original ya concluyó: mantenga la nueva por separado.", "not_open")
-        other.joined_leads.append(f"{held.channel.value}:{held.channel_lead_id}")
-        other.updated_at = now
-        deps.requests.save(other)
+        other.join_lead(now, held.channel, held.channel_lead_id, held.missed_call)
+        other.note(now, "lead_merged", **detail, **{"from": request_id})
 
-    retry_on_conflict(join)
+    update_request(deps, other_id, join)
     phone_key = f"open#{deps.customer_key('phone', held.phone)}"
     deps.requests.release_key(phone_key, request_id)
     deps.requests.claim_key(phone_key, other_id)  # the verified contact now reaches the open request
-    deps.requests.append_history(
-        other_id,
-        HistoryEntry(at=now, step=Step.INTAKE, event="lead_merged", detail={**detail, "from": request_id}),
-    )
-    held.possible_duplicate_of = None
-    held.merged_into = other_id
-    held.status = OrderState.CANCELLED
-    held.updated_at = now
-    deps.requests.save(held)
-    deps.requests.append_history(
-        request_id, HistoryEntry(at=now, step=Step.INTAKE, event="duplicate_merged", detail=detail)
-    )
+    held, _ = update_request(deps, request_id, lambda r: r.merge_into(now, other_id, **detail), held)
     logger.info("possible duplicate merged", extra={"request_id": request_id})
     return held

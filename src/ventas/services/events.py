@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from ventas.container import Container
 from ventas.domain.catalogue import UNCLASSIFIED
-from ventas.domain.errors import RequestNotFound, UnknownRequirement, WorkflowNotWaiting
-from ventas.domain.models import Document, HistoryEntry, SaleRequest, Step
+from ventas.domain.errors import RequestEnded, UnknownRequirement, WorkflowNotWaiting
+from ventas.domain.models import Document, SaleRequest, Step
 from ventas.observability import logger
 from ventas.services.concurrency import retry_on_conflict
-from ventas.services.stages import advance, missing_requirements, qc_wait_until, service_of
+from ventas.services.stages import missing_requirements, service_of
 
 
 @dataclass(frozen=True)
@@ -65,10 +67,7 @@ def receive_document(
         status = "unclassified" if slot == UNCLASSIFIED else "recorded" if missing else "complete"
         return DocumentReceipt(request_id, status, tuple(missing))
 
-    receipt = retry_on_conflict(record)
-    if receipt.status == "complete":
-        _resume(deps, request_id, "documents", {})
-    return receipt
+    return _settle(deps, request_id, record)
 
 
 def classify_document(deps: Container, request_id: str, media_id: str, requirement: str) -> DocumentReceipt:
@@ -92,24 +91,32 @@ def classify_document(deps: Container, request_id: str, media_id: str, requireme
         _record(deps, request, "document_classified", requirement=requirement, media_id=media_id, missing=missing)
         return DocumentReceipt(request_id, "recorded" if missing else "complete", tuple(missing))
 
-    receipt = retry_on_conflict(record)
+    return _settle(deps, request_id, record)
+
+
+def _settle(deps: Container, request_id: str, record: Callable[[], DocumentReceipt]) -> DocumentReceipt:
+    """Run a document change (retried on a conflict); resume the workflow when it completed the
+    checklist. A request that ended meanwhile keeps nothing."""
+    try:
+        receipt = retry_on_conflict(record)
+    except RequestEnded:  # it ended between the key lookup and the save: nothing is kept
+        return DocumentReceipt(request_id, "not_expected")
     if receipt.status == "complete":
         _resume(deps, request_id, "documents", {})
     return receipt
 
 
-def _record(deps: Container, request: SaleRequest, event: str, **detail: object) -> None:
-    """A document event: at step 9 while the workflow asks for documents (8, 9); elsewhere where
-    the request stands, its step and state unchanged (a document sent before step 8, after the
-    workflow moved on, or to a request held as a possible duplicate, whose workflow has not
-    started: it stays held, in the agents' duplicates queue)."""
+def _record(deps: Container, request: SaleRequest, event: str, **detail: Any) -> None:
+    """Save a document event with its history entry: at step 9 while the workflow asks for
+    documents (8, 9); elsewhere where the request stands, its step and state unchanged (a
+    document sent before step 8, after the workflow moved on, or to a request held as a possible
+    duplicate, whose workflow has not started: it stays held, in the agents' duplicates queue)."""
+    now = deps.clock.now()
     if request.step in (Step.REQUIREMENTS, Step.DOCUMENTS) and request.possible_duplicate_of is None:
-        advance(deps, request, Step.DOCUMENTS, event, **detail)
-        return
-    request.updated_at = deps.clock.now()
+        request.advance(now, Step.DOCUMENTS, event, **detail)
+    else:
+        request.note(now, event, **detail)
     deps.requests.save(request)
-    entry = HistoryEntry(at=request.updated_at, step=request.step, event=event, detail=dict(detail))
-    deps.requests.append_history(request.request_id, entry)
 
 
 def _resume(deps: Container, request_id: str, wait: str, output: dict[str, str]) -> bool:
@@ -125,30 +132,3 @@ def _resume(deps: Container, request_id: str, wait: str, output: dict[str, str])
     finally:
         deps.requests.set_token(request_id, wait, None)
     return True
-
-
-def installation_completed(deps: Container, order_id: str, installed_at: datetime) -> str:
-    """Step 12 ends: OPR-PAS-P02 reports the installation; the QC call is scheduled (13)."""
-    found = deps.requests.by_order(order_id)
-    if found is None:
-        raise RequestNotFound(order_id)
-    request_id = found.request_id
-
-    def record() -> dict[str, str]:
-        request = deps.requests.get(request_id)
-        output = qc_wait_until(deps, request, installed_at)
-        advance(
-            deps,
-            request,
-            Step.INSTALLATION,
-            "installed",
-            installed_at=installed_at.isoformat(),
-            qc_at=str(request.qc_at),
-        )
-        return output
-
-    output = retry_on_conflict(record)
-    if _resume(deps, request_id, "installation", output):
-        return "resumed"
-    # The wait timed out: the follow-up task now carries the case.
-    return "not_waiting"

@@ -5,10 +5,10 @@ from __future__ import annotations
 from ventas.container import Container
 from ventas.domain.errors import ExecutionNotFound, NotRedrivable
 from ventas.domain.execution_graph import ExecutionGraph, build_graph
-from ventas.domain.models import HistoryEntry
 from ventas.domain.schedule import format_local
 from ventas.observability import logger
 from ventas.ports import ExecutionSummary
+from ventas.services.concurrency import update_request
 
 REDRIVABLE = frozenset({"FAILED", "TIMED_OUT", "ABORTED"})
 
@@ -39,14 +39,9 @@ def redrive(deps: Container, request_id: str, actor: str) -> ExecutionSummary:
     if summary.status not in REDRIVABLE:
         raise NotRedrivable(request_id)
     deps.workflow.redrive(request_id)
-    deps.requests.append_history(
-        request_id,
-        HistoryEntry(
-            at=deps.clock.now(),
-            step=request.step,
-            event="execution_redriven",
-            detail={"by": actor, "previous_status": summary.status},
-        ),
+    now = deps.clock.now()
+    update_request(
+        deps, request_id, lambda r: r.note(now, "execution_redriven", by=actor, previous_status=summary.status), request
     )
     logger.info("execution redriven", extra={"request_id": request_id})
     return deps.workflow.describe(request_id) or summary

@@ -15,10 +15,10 @@ from ventas.domain.errors import (
     RequestNotFound,
     UnknownService,
 )
-from ventas.domain.models import Channel, HistoryEntry, Lead, MissedCall, SaleRequest, Step
+from ventas.domain.models import Channel, Lead, MissedCall, SaleRequest, Step
 from ventas.domain.schedule import local_day
 from ventas.observability import logger
-from ventas.services.concurrency import retry_on_conflict
+from ventas.services.concurrency import update_request
 
 CLOCK_SKEW = timedelta(minutes=2)  # the IVR's clock may run a little ahead of ours
 
@@ -181,27 +181,9 @@ def submit_lead(
     holder, duplicate_of = _place_lead(deps, lead, candidate)
     if holder is not None:
         _rebind(deps, claimed, mine, _binding(holder, fingerprint))  # replays answer the open request
-        deps.requests.append_history(
-            holder,
-            HistoryEntry(
-                at=now,
-                step=Step.INTAKE,
-                event="lead_joined",
-                detail={
-                    "channel": lead.channel.value,
-                    "channel_lead_id": lead.channel_lead_id,
-                    "missed_call": missed_call,
-                },
-            ),
+        update_request(
+            deps, holder, lambda existing: existing.join_lead(now, lead.channel, lead.channel_lead_id, missed_call)
         )
-
-        def join() -> None:
-            existing = deps.requests.get(holder)
-            existing.joined_leads.append(f"{lead.channel.value}:{lead.channel_lead_id}")
-            existing.updated_at = now
-            deps.requests.save(existing)
-
-        retry_on_conflict(join)
         logger.info("lead joined an open request", extra={"request_id": holder})
         return IntakeResult(holder, created=False, joined=True)
 
@@ -219,8 +201,11 @@ def submit_lead(
         missed_call=missed_call,
         possible_duplicate_of=duplicate_of,
     )
+    request.note(now, "lead_received", channel=lead.channel.value, missed_call=missed_call)
+    if duplicate_of is not None:
+        request.note(now, "possible_duplicate", of=duplicate_of, match="ci")
     try:
-        deps.requests.add(request)
+        deps.requests.add(request)  # the request and its first history entries, at once
     except Exception:
         # Nothing was created: give the keys back, so a retry creates it instead of a 409.
         for key in claimed:
@@ -228,15 +213,6 @@ def submit_lead(
         for key in _customer_keys(deps, lead):
             deps.requests.release_key(f"open#{key}", candidate)
         raise
-    deps.requests.append_history(
-        candidate,
-        HistoryEntry(
-            at=now,
-            step=Step.INTAKE,
-            event="lead_received",
-            detail={"channel": lead.channel.value, "missed_call": missed_call},
-        ),
-    )
     if duplicate_of is not None:
         _flag_possible_duplicate(deps, request, duplicate_of)
         return IntakeResult(candidate, created=True)  # the channel is not told of the other request
@@ -245,17 +221,10 @@ def submit_lead(
 
 
 def _flag_possible_duplicate(deps: Container, request: SaleRequest, other: str) -> None:
-    """Held, not started, until an agent verifies identity (services.duplicates)."""
-    now = request.created_at
-    deps.requests.append_history(
-        request.request_id,
-        HistoryEntry(at=now, step=Step.INTAKE, event="possible_duplicate", detail={"of": other, "match": "ci"}),
-    )
-    deps.requests.append_history(
-        other,
-        HistoryEntry(
-            at=now, step=Step.INTAKE, event="possible_duplicate_lead", detail={"request_id": request.request_id}
-        ),
+    """Held, not started, until an agent verifies identity (services.duplicates); the other
+    request's history says a possible duplicate arrived."""
+    update_request(
+        deps, other, lambda r: r.note(request.created_at, "possible_duplicate_lead", request_id=request.request_id)
     )
     logger.info("lead held as a possible duplicate", extra={"request_id": request.request_id})
 
@@ -292,9 +261,10 @@ def execution_input(deps: Container, request: SaleRequest) -> dict[str, object]:
 
 
 def start(deps: Container, request: SaleRequest) -> None:
-    """StartExecution named after the request id (one execution per request)."""
-    deps.workflow.start(request.request_id, execution_input(deps, request))
-    logger.info("workflow started", extra={"request_id": request.request_id})
+    """StartExecution named after the request id (one execution per request); a no-op when
+    that execution already exists."""
+    if deps.workflow.start(request.request_id, execution_input(deps, request)):
+        logger.info("workflow started", extra={"request_id": request.request_id})
 
 
 def _ensure_started(deps: Container, request_id: str) -> None:
@@ -304,8 +274,4 @@ def _ensure_started(deps: Container, request_id: str) -> None:
     except RequestNotFound:
         return  # the first delivery is still being written
     if request.step == Step.INTAKE and request.is_open and request.possible_duplicate_of is None:
-        try:
-            start(deps, request)
-        except Exception as exc:
-            if "ExecutionAlreadyExists" not in type(exc).__name__ + str(exc):
-                raise
+        start(deps, request)  # a no-op when the execution exists (the name makes it once)

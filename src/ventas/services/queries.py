@@ -13,17 +13,9 @@ import binascii
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
 from typing import TypeVar
 
-from ventas.adapters.memory import (
-    INBOX_PAGE_KEY,
-    REQUEST_PAGE_KEY,
-    encode_page,
-    request_index,
-    request_keys,
-    task_document,
-)
 from ventas.container import Container
 from ventas.domain.errors import InvalidQuery
 from ventas.domain.models import Channel, HistoryEntry, OrderState, SaleRequest, Step
@@ -94,7 +86,7 @@ def search_requests(
         items, token = _filtered(
             lambda start: deps.requests.by_status(status, limit=limit, start=start),
             query.keeps,
-            lambda r: encode_page({f: request_keys(r)[f] for f in REQUEST_PAGE_KEY}),
+            deps.requests.resume_after,
             limit,
             page[2:] if page else None,
         )
@@ -122,7 +114,7 @@ def _search_by_day(
     for day in days:
         if day.isoformat() < after_day:
             continue
-        rows = [(request_index(r)["gsi2sk"], r) for r in deps.requests.by_day(day.isoformat())]
+        rows = [(_position(r), r) for r in deps.requests.by_day(day.isoformat())]  # oldest first
         rows = [
             row for row in sorted(rows, key=lambda row: row[0]) if day.isoformat() > after_day or row[0] > after_key
         ]
@@ -133,6 +125,12 @@ def _search_by_day(
                     more = position < len(rows) - 1 or day != days[-1]
                     return found, _encode_day_token(day.isoformat(), key) if more else None
     return found, None
+
+
+def _position(request: SaleRequest) -> str:
+    """Where a request stands in a day's list (creation time, then id): the search's own resume
+    point, not an index key."""
+    return f"{request.created_at.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%S.%f')}#{request.request_id}"
 
 
 def _encode_day_token(day: str, key: str) -> str:
@@ -175,7 +173,7 @@ def inbox(
     tasks, token = _filtered(
         lambda start: deps.tasks.inbox(status, limit=limit, start=start),
         keep,
-        lambda t: encode_page({f: task_document(t)[f] for f in INBOX_PAGE_KEY}),
+        deps.tasks.resume_after,
         limit,
         page,
     )

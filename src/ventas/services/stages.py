@@ -7,12 +7,11 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from ventas.container import Container
+from ventas.contracts import CoverageOutput, EligibilityOutput, QcWaitOutput, SaleOutput
 from ventas.domain import messages
 from ventas.domain.catalogue import CoverageZone, Service
 from ventas.domain.errors import UnknownService, WorkflowNotWaiting
 from ventas.domain.models import (
-    HistoryEntry,
-    OrderState,
     Qualification,
     Reason,
     ReasonCode,
@@ -21,24 +20,34 @@ from ventas.domain.models import (
 )
 from ventas.domain.schedule import expected_completion, format_local, next_business_slot
 from ventas.observability import bind_request, logger
+from ventas.services.concurrency import update_request
 from ventas.services.outbound import tell_customer
 
 # When NAF reports several impediments, the customer hears the one an office must solve first.
 IMPEDIMENT_PRIORITY = (ReasonCode.CENTRAL_DE_RIESGOS, ReasonCode.DEBT, ReasonCode.EQUIPMENT_TO_RETURN)
 
 
-def advance(deps: Container, request: SaleRequest, step: Step, event: str, **detail: object) -> None:
-    """Move a request to a step, persist it and record the history entry."""
+def advance(
+    deps: Container,
+    request_id: str,
+    step: Step,
+    event: str,
+    loaded: SaleRequest | None = None,
+    why: Reason | None = None,
+    **detail: object,
+) -> SaleRequest:
+    """Move a request to a step and save it with its history entry, in one write (re-read and
+    re-applied on a conflict). `why`: the reason the request cannot go on, recorded with it."""
     now = deps.clock.now()
-    request.step = step
-    request.updated_at = now
-    if request.status == OrderState.ACKNOWLEDGED:
-        request.status = OrderState.IN_PROGRESS
-    deps.requests.save(request)
-    deps.requests.append_history(request.request_id, HistoryEntry(at=now, step=step, event=event, detail=dict(detail)))
+
+    def change(request: SaleRequest) -> None:
+        request.advance(now, step, event, why=why, **detail)
+
+    request, _ = update_request(deps, request_id, change, loaded)
     # Ids, steps and codes only: history details never hold CI, phone or names.
-    bind_request(request.request_id)
+    bind_request(request_id)
     logger.info(event, extra={"step": step.value, "status": request.status.value})
+    return request
 
 
 def service_of(deps: Container, request: SaleRequest) -> Service:
@@ -48,7 +57,7 @@ def service_of(deps: Container, request: SaleRequest) -> Service:
     return service
 
 
-def check_impediments(deps: Container, request_id: str) -> dict[str, bool]:
+def check_impediments(deps: Container, request_id: str) -> EligibilityOutput:
     """Steps 4.1-4.2: NAF cartera. Raises BackOfficeUnavailable when NAF does not answer."""
     request = deps.requests.get(request_id)
     if request.ci is None:
@@ -56,10 +65,18 @@ def check_impediments(deps: Container, request_id: str) -> dict[str, bool]:
     found = set(deps.cartera.impediments(request.ci))
     blocking = next((code for code in IMPEDIMENT_PRIORITY if code in found), None)
     if blocking is not None:
-        request.reason = Reason.of(blocking)
-        advance(deps, request, Step.IMPEDIMENTS, "impediment_found", reason=blocking.value, all=sorted(found))
+        advance(
+            deps,
+            request_id,
+            Step.IMPEDIMENTS,
+            "impediment_found",
+            request,
+            Reason.of(blocking),
+            reason=blocking.value,
+            all=sorted(found),
+        )
         return {"eligible": False, "needsLocation": False}
-    advance(deps, request, Step.IMPEDIMENTS, "no_impediment")
+    request = advance(deps, request_id, Step.IMPEDIMENTS, "no_impediment", request)
     return {"eligible": True, "needsLocation": request.location is None}
 
 
@@ -110,7 +127,7 @@ def qualify(service: Service, zones: Sequence[CoverageZone], catalogue: Sequence
     )
 
 
-def check_coverage(deps: Container, request_id: str) -> dict[str, bool]:
+def check_coverage(deps: Container, request_id: str) -> CoverageOutput:
     """Steps 6-7: GIS at the customer's location. Raises BackOfficeUnavailable when GIS is down."""
     request = deps.requests.get(request_id)
     if request.location is None:
@@ -119,13 +136,14 @@ def check_coverage(deps: Container, request_id: str) -> dict[str, bool]:
     zones = deps.gis.zones_at(request.location.latitude, request.location.longitude)
     result = qualify(service, zones, deps.catalogue.services())
     qualified = result.qualification_result == "qualified"
-    if not qualified:
-        request.reason = result.reason
-    advance(deps, request, Step.COVERAGE, "coverage_checked", **result.model_dump(mode="json", exclude_none=True))
+    detail = result.model_dump(mode="json", exclude_none=True)
+    advance(
+        deps, request_id, Step.COVERAGE, "coverage_checked", request, None if qualified else result.reason, **detail
+    )
     return {"qualified": qualified}
 
 
-def register_sale(deps: Container, request_id: str) -> dict[str, str]:
+def register_sale(deps: Container, request_id: str) -> SaleOutput:
     """Steps 9.1, 10, 11: Smartflex registration (idempotent per request), then tell the customer."""
     request = deps.requests.get(request_id)
     if request.ci is None or request.location is None:
@@ -135,18 +153,13 @@ def register_sale(deps: Container, request_id: str) -> dict[str, str]:
         request_id, request.ci, request.name, service, request.location, request.documents
     )
     earliest, latest = expected_completion(registration.registered_at)
-    request.order_id = registration.order_id
-    request.expected_completion_date = latest
-    # Saved before the message: a conflict retried here must not message the customer twice.
-    advance(
-        deps,
-        request,
-        Step.CONFIRMATION,
-        "sale_registered",
-        order_id=registration.order_id,
-        form_id=registration.form_id,
-        expected_completion_date=latest.isoformat(),
-    )
+    now = deps.clock.now()
+
+    def change(current: SaleRequest) -> None:
+        current.register_order(now, registration.order_id, registration.form_id, latest)
+
+    # Saved before the message: a conflict re-applies the change, never the message.
+    update_request(deps, request_id, change, request)
     text = messages.sale_done(service, registration.order_id, format_local(earliest)[:10], format_local(latest)[:10])
     tell_customer(deps, request, "sale_done", text)
     return {"orderId": registration.order_id}
@@ -159,19 +172,31 @@ def hand_off_installation(deps: Container, request_id: str, token: str) -> None:
         raise ValueError("request reached step 12 without an order")
     deps.requests.set_token(request_id, "installation", token)
     deps.installations.hand_off(request.order_id, request_id, request.location)
-    advance(deps, request, Step.INSTALLATION, "installation_handed_off", order_id=request.order_id)
-
-
-def qc_wait_until(deps: Container, request: SaleRequest, installed_at: datetime) -> dict[str, str]:
-    """Step 13: the QC call's business-hours slot, and the (scaled) instant the Wait ends."""
-    s = deps.settings
-    qc_at = next_business_slot(
-        installed_at + timedelta(hours=s.timing.qc_delay_hours), s.business_open, s.business_close, s.business_days
+    request = advance(
+        deps, request_id, Step.INSTALLATION, "installation_handed_off", request, order_id=request.order_id
     )
-    request.installed_at = installed_at
-    request.qc_at = qc_at
-    wait = (qc_at - installed_at) / s.time_scale
-    until = deps.clock.now() + wait
+    if request.qc_at is not None:  # Instalaciones reported before the hand-off was recorded
+        deps.requests.set_token(request_id, "installation", None)
+        with contextlib.suppress(WorkflowNotWaiting):
+            deps.workflow.resume(token, dict(qc_wait_output(deps, request.qc_at)))
+
+
+def qc_slot(deps: Container, installed_at: datetime) -> datetime:
+    """Step 13: the QC call's slot: the first business-hours instant (America/La_Paz) at or
+    after the later of now (the report) and `installed_at` plus the configured delay."""
+    s = deps.settings
+    earliest = max(deps.clock.now(), installed_at + timedelta(hours=s.timing.qc_delay_hours))
+    slot = next_business_slot(earliest, s.business_open, s.business_close, s.business_days)
+    # Whole seconds, as the Wait state's timestamp: the request and the workflow name one instant.
+    return slot.replace(microsecond=0) + (timedelta(seconds=1) if slot.microsecond else timedelta(0))
+
+
+def qc_wait_output(deps: Container, qc_at: datetime) -> QcWaitOutput:
+    """What the workflow's Wait state reads: the instant it ends. With a compressed clock
+    (`time_scale` > 1, local runs only) the wait from now is scaled; in production
+    (`time_scale` 1) it is `qc_at` itself, the instant the request shows."""
+    now = deps.clock.now()
+    until = now + max(qc_at - now, timedelta(0)) / deps.settings.time_scale
     return {"qcWaitUntil": until.strftime("%Y-%m-%dT%H:%M:%SZ")}
 
 
@@ -197,8 +222,8 @@ def request_documents(deps: Container, request_id: str, token: str, reminder: bo
         return
     pending = [r for r in service.requirements if r.code in missing]
     if reminder:
-        advance(deps, request, Step.DOCUMENTS, "documents_reminder_sent", missing=missing)
+        advance(deps, request_id, Step.DOCUMENTS, "documents_reminder_sent", request, missing=missing)
         tell_customer(deps, request, "requirements_reminder", messages.requirements_reminder(service, pending))
     else:
-        advance(deps, request, Step.REQUIREMENTS, "requirements_requested", missing=missing)
+        advance(deps, request_id, Step.REQUIREMENTS, "requirements_requested", request, missing=missing)
         tell_customer(deps, request, "requirements_request", messages.requirements_request(service, pending))

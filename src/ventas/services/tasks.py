@@ -14,8 +14,10 @@ from typing import Any
 
 from ventas.container import Container
 from ventas.domain.errors import AlreadyExists, TaskConflict, UnknownService, WorkflowNotWaiting
-from ventas.domain.models import Reason, ReasonCode
+from ventas.domain.models import Reason, ReasonCode, SaleRequest
 from ventas.domain.tasks import (
+    ESCALATED_TO,
+    REOPENING_KINDS,
     RESULT_MODELS,
     TASK_STEPS,
     CallBackResult,
@@ -30,11 +32,12 @@ from ventas.domain.tasks import (
 )
 from ventas.observability import logger
 from ventas.services import event_tasks
-from ventas.services.concurrency import retry_on_conflict
-from ventas.services.stages import advance, qc_wait_until
+from ventas.services.concurrency import update_request
+from ventas.services.stages import advance, qc_slot, qc_wait_output
 
 # Failure names the ASL catches (see statemachine/ventas_digitales.asl.json).
 CUSTOMER_UNREACHABLE = "CustomerUnreachable"
+TASK_NOT_WORKED = "TaskNotWorked"  # a re-opening wait nobody worked, past the limit
 MANUAL_REJECTION = "ManualRejection"
 INSTALLATION_CANCELLED = "InstallationCancelled"
 
@@ -47,7 +50,12 @@ def open_task(
     timeout_seconds: int,
     context: dict[str, str] | None = None,
 ) -> HumanTask:
-    """Called by the workflow (waitForTaskToken). A re-opened wait expires the earlier task."""
+    """Called by the workflow (waitForTaskToken). A re-opened wait expires the earlier task.
+
+    A review or follow-up (REOPENING_KINDS) re-opens at most `settings.max_reopenings` times,
+    the last time escalated to the supervisor (`context["escalated"]`); asked once more, it opens
+    nothing and fails the wait with TaskNotWorked, which the ASL turns into the request's end.
+    """
     now = deps.clock.now()
     attempt = 1
     for previous in deps.tasks.open_for(request_id):
@@ -56,6 +64,25 @@ def open_task(
             expired = previous.model_copy(update={"status": TaskStatus.EXPIRED, "completed_at": now})
             with contextlib.suppress(TaskConflict):  # completed meanwhile
                 deps.tasks.transition(expired, previous.status)
+    context = dict(context or {})
+    if kind in REOPENING_KINDS and attempt > deps.settings.max_reopenings:
+        if attempt > deps.settings.max_reopenings + 1:
+            advance(deps, request_id, TASK_STEPS[kind], "task_not_worked", kind=kind.value, attempts=attempt - 1)
+            with contextlib.suppress(WorkflowNotWaiting):  # a retried invocation answered it already
+                deps.workflow.fail(token, TASK_NOT_WORKED, f"{kind.value}: {attempt - 1} openings, none worked")
+            return HumanTask(
+                task_id=task_id_for(token),
+                request_id=request_id,
+                kind=kind,
+                step=TASK_STEPS[kind],
+                status=TaskStatus.EXPIRED,
+                created_at=now,
+                due_at=now,
+                attempt=attempt,
+                context=context,
+                token=token,
+            )
+        context["escalated"] = ESCALATED_TO
     task = HumanTask(
         task_id=task_id_for(token),
         request_id=request_id,
@@ -64,15 +91,14 @@ def open_task(
         created_at=now,
         due_at=now + timedelta(seconds=timeout_seconds),
         attempt=attempt,
-        context=dict(context or {}),
+        context=context,
         token=token,
     )
     try:
         deps.tasks.add(task)
     except AlreadyExists:
         task = deps.tasks.get(task.task_id)  # a retried invocation for the same wait
-    request = deps.requests.get(request_id)
-    advance(deps, request, task.step, "task_opened", task_id=task.task_id, kind=kind.value, attempt=attempt)
+    advance(deps, request_id, task.step, "task_opened", task_id=task.task_id, kind=kind.value, attempt=attempt)
     return task
 
 
@@ -111,7 +137,13 @@ def _check_workable(task: HumanTask, agent: str) -> None:
 
 
 def complete(deps: Container, task_id: str, agent: str, body: dict[str, Any]) -> HumanTask:
-    """Validate the body for the task's kind, complete once, then resume the workflow."""
+    """Validate the body for the task's kind, check the workflow still waits, record, answer.
+
+    When the request has ended or the workflow no longer waits for the task's token (timed out,
+    execution stopped), the task is marked expired and `WorkflowNotWaiting` is raised with
+    nothing else written. Then the task's conditional write (a task completes once), the request
+    with its history entry in one write, and SendTaskSuccess/Failure.
+    """
     task = deps.tasks.get(task_id)
     _check_workable(task, agent)
     result = RESULT_MODELS[task.kind].model_validate(body)  # ValidationError: 422, nothing changed
@@ -131,10 +163,33 @@ def complete(deps: Container, task_id: str, agent: str, body: dict[str, Any]) ->
             "result": result.model_dump(mode="json"),
         }
     )
-    deps.tasks.transition(done, task.status, expected_assignee=task.assignee)
+    if task.token is None:  # an event task (services.event_tasks): no workflow waits on it
+        deps.tasks.transition(done, task.status, expected_assignee=task.assignee)
+        event_tasks.apply_result(deps, task, result, now)
+        return done
+    token = task.token
+    request = deps.requests.get(task.request_id)
     try:
-        retry_on_conflict(lambda: _apply(deps, task, result, now))
+        if not request.is_open:
+            raise WorkflowNotWaiting("La solicitud ya concluyó: no espera esta tarea.")
+        deps.workflow.check_waiting(token)  # nothing is written for a wait that is gone
     except WorkflowNotWaiting:
+        _expire(deps, task)
+        raise
+    deps.tasks.transition(done, task.status, expected_assignee=task.assignee)
+    qc_at = (
+        qc_slot(deps, result.installed_at or now)
+        if isinstance(result, InstallationFollowUpResult) and result.installed
+        else None
+    )
+    # Saved before the workflow is answered: the next stage reads what the agent recorded.
+    update_request(deps, task.request_id, lambda r: _record(r, task, result, now, qc_at), request)
+    if result_ci := getattr(result, "ci", None):
+        deps.requests.claim_key(f"open#{deps.customer_key('ci', result_ci)}", task.request_id)
+    try:
+        _answer(deps, token, result, qc_at)
+    except WorkflowNotWaiting:
+        # The wait ended between the check and the answer: its timeout path owns the request now.
         expired = done.model_copy(update={"status": TaskStatus.EXPIRED})
         deps.tasks.transition(expired, TaskStatus.COMPLETED)
         logger.info("task completed after its workflow stopped waiting", extra={"request_id": task.request_id})
@@ -142,42 +197,52 @@ def complete(deps: Container, task_id: str, agent: str, body: dict[str, Any]) ->
     return done
 
 
-def _apply(deps: Container, task: HumanTask, result: Any, now: datetime) -> None:
-    """Record what the agent did on the request, then answer the waiting workflow."""
-    if task.token is None:
-        event_tasks.apply_result(deps, task, result, now)
-        return
-    request = deps.requests.get(task.request_id)
+def _expire(deps: Container, task: HumanTask) -> None:
+    expired = task.model_copy(update={"status": TaskStatus.EXPIRED, "completed_at": deps.clock.now()})
+    with contextlib.suppress(TaskConflict):
+        deps.tasks.transition(expired, task.status)
+
+
+def _answer(deps: Container, token: str, result: Any, qc_at: datetime | None) -> None:
+    """SendTaskSuccess or SendTaskFailure for the agent's result (WorkflowNotWaiting if none waits)."""
+    if isinstance(result, CallBackResult) and not result.reached:
+        deps.workflow.fail(token, CUSTOMER_UNREACHABLE, "El cliente no contestó la llamada")
+    elif isinstance(result, ManualReviewResult) and result.decision == "reject":
+        deps.workflow.fail(token, MANUAL_REJECTION, (result.reason or ReasonCode.MANUAL_REJECTION).value)
+    elif isinstance(result, InstallationFollowUpResult) and not result.installed:
+        deps.workflow.fail(token, INSTALLATION_CANCELLED, "Instalación cancelada")
+    elif qc_at is not None:
+        deps.workflow.resume(token, dict(qc_wait_output(deps, qc_at)))
+    else:
+        deps.workflow.resume(token, {})
+
+
+def _record(request: SaleRequest, task: HumanTask, result: Any, now: datetime, qc_at: datetime | None) -> None:
+    """What the agent did, on the request (the aggregate's transitions)."""
     event = f"{task.kind.value}_done"
     if isinstance(result, CallBackResult) and not result.reached:
-        advance(deps, request, task.step, event, reached=False)
-        deps.workflow.fail(task.token, CUSTOMER_UNREACHABLE, "El cliente no contestó la llamada")
-        return
-    if isinstance(result, (IdentificationResult, CallBackResult)):
-        request.ci = result.ci
-        request.service_code = result.service_code
-        request.name = result.name or request.name
-        if request.ci:
-            deps.requests.claim_key(f"open#{deps.customer_key('ci', request.ci)}", request.request_id)
+        request.advance(now, task.step, event, reached=False)
+    elif isinstance(result, (IdentificationResult, CallBackResult)):
+        request.identify(result.ci, result.service_code, result.name)
+        request.advance(now, task.step, event)
     elif isinstance(result, LocationResult):
         request.location = result.location
+        request.advance(now, task.step, event)
     elif isinstance(result, ManualReviewResult):
         request.manual_reviews += 1
         if result.decision == "reject":
-            request.reason = Reason.of(result.reason or ReasonCode.MANUAL_REJECTION)
-            advance(deps, request, task.step, event, decision="reject")
-            deps.workflow.fail(task.token, MANUAL_REJECTION, request.reason.code.value)
-            return
+            why = Reason.of(result.reason or ReasonCode.MANUAL_REJECTION)
+            request.advance(now, task.step, event, why=why, decision="reject")
+        else:
+            request.advance(now, task.step, event, decision="retry")
     elif isinstance(result, InstallationFollowUpResult):
-        if not result.installed:
-            advance(deps, request, task.step, event, installed=False)
-            deps.workflow.fail(task.token, INSTALLATION_CANCELLED, "Instalación cancelada")
-            return
-        output = qc_wait_until(deps, request, result.installed_at or now)
-        advance(deps, request, task.step, event, installed=True)
-        deps.workflow.resume(task.token, output)
-        return
+        if qc_at is None:
+            request.advance(now, task.step, event, installed=False)
+        else:
+            request.record_installation(result.installed_at or now, qc_at)
+            request.advance(now, task.step, event, installed=True, qc_at=qc_at.isoformat())
     elif isinstance(result, QcResult):
         request.satisfaction = result.satisfaction
-    advance(deps, request, task.step, event)
-    deps.workflow.resume(task.token, {})
+        request.advance(now, task.step, event)
+    else:
+        request.advance(now, task.step, event)

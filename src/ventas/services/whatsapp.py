@@ -38,7 +38,7 @@ from ventas.domain.messages import failure_context
 from ventas.domain.models import HistoryEntry
 from ventas.domain.tasks import TaskKind
 from ventas.observability import logger
-from ventas.services.concurrency import retry_on_conflict
+from ventas.services.concurrency import update_request
 from ventas.services.event_tasks import open_event_task
 from ventas.services.events import open_request_for_phone, receive_document
 from ventas.services.outbound import message_for
@@ -220,16 +220,8 @@ def _number_changed(deps: Container, message: WaMessage, old: str | None, report
         report.number_changes += 1
         return request_id
 
-    def move() -> None:
-        request = deps.requests.get(request_id)
-        if request.phone == new:
-            return
-        request.phone = new
-        request.updated_at = deps.clock.now()
-        deps.requests.save(request)
-        _history(deps, request_id, "customer_number_changed", moved=True)
-
-    retry_on_conflict(move)
+    now = deps.clock.now()
+    update_request(deps, request_id, lambda r: r.change_phone(now, new))
     deps.requests.release_key(_open_key(deps, old), request_id)
     logger.info("customer number changed: request follows", extra={"request_id": request_id})
     report.number_changes += 1

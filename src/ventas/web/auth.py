@@ -6,7 +6,10 @@ use, and takes the role from `cognito:groups`. Locally the pool is moto's, which
 RS256 tokens and serves its JWKS, so the verification path is the production one.
 
 Channel systems send `x-api-key`. The API knows only SHA-256 digests of the keys
-(`VD_CHANNEL_KEYS`), compared in constant time. In AWS, API Gateway also checks keys and usage
+(`VD_CHANNEL_KEYS`), compared in constant time. Back-office systems that report to the API
+(Instalaciones, OPR-PAS-P02) send their own `x-api-key`, known by digest in `VD_BACKOFFICE_KEYS`
+(`installations:<sha256>`): the key decides the role, so a channel key never reports an
+installation and an installer key never posts a lead. In AWS, API Gateway also checks keys and usage
 plans on channel-only routes and then names the key in the request context (`apiKeyId`),
 which is accepted as a channel identity through `VD_CHANNEL_KEY_IDS` (key id -> channel).
 
@@ -34,6 +37,7 @@ TOKEN_USES = frozenset({"id", "access"})
 
 class Role(StrEnum):
     CHANNEL = "channel"
+    INSTALLATIONS = "installations"  # Instalaciones y Traslados' system (OPR-PAS-P02), back office
     AGENT = "agent"
     SUPERVISOR = "supervisor"
     OPS = "ops"
@@ -138,19 +142,28 @@ class Authenticator:
         return Principal(subject=str(subject), roles=roles)
 
     def _channel(self, api_key: str, key_id: Any) -> Principal:
-        if isinstance(key_id, str) and key_id:
+        if isinstance(key_id, str) and key_id and not self._backoffice(api_key):
             channel = self._settings.channel_key_ids.get(key_id)
             if channel is None:  # checked by API Gateway, but bound to no channel here
                 raise unauthenticated("La clave de acceso del canal no está asociada a ningún canal.")
             return Principal(subject=channel, roles=frozenset({Role.CHANNEL}), channel=channel)
         digest = key_digest(api_key)
         found = None
-        for known, name in self._settings.channel_keys.items():  # every digest: constant time
+        for known, name in self._settings.backoffice_keys.items():  # every digest: constant time
+            if hmac.compare_digest(known, digest):
+                found = name
+        if found is not None:
+            return Principal(subject=found, roles=frozenset({Role(found)}))
+        for known, name in self._settings.channel_keys.items():
             if hmac.compare_digest(known, digest):
                 found = name
         if found is None:
             raise unauthenticated("La clave de acceso del canal no es válida.")
         return Principal(subject=found, roles=frozenset({Role.CHANNEL}), channel=found)
+
+    def _backoffice(self, api_key: str) -> bool:
+        digest = key_digest(api_key)
+        return any(hmac.compare_digest(known, digest) for known in self._settings.backoffice_keys)
 
 
 def authorize(principal: Principal, allowed: Iterable[Role]) -> None:

@@ -7,6 +7,7 @@
 | VD_AUTH_CLIENT_IDS | comma-separated app client ids whose tokens are accepted |
 | VD_CHANNEL_KEYS | comma-separated `<channel>:<sha256 hex of its API key>` (digests only); the key *is* the channel |
 | VD_CHANNEL_KEY_IDS | comma-separated `<API Gateway key id>:<channel>`: the channel of a gateway-checked key |
+| VD_BACKOFFICE_KEYS | comma-separated `installations:<sha256 hex of its API key>` (back-office systems) |
 | VD_CONSOLE_ORIGIN | the agent/ops console's origin: the only one CORS allows |
 | VD_MAX_BODY_BYTES | request body limit of JSON routes (the webhook has its own) |
 """
@@ -30,8 +31,22 @@ def _channel(name: str, variable: str) -> str:
     return name
 
 
+BACKOFFICE_ROLES = frozenset({"installations"})
+
+
 def _split(value: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in value.split(",") if item.strip())
+
+
+def _digests(variable: str) -> dict[str, str]:
+    """`<name>:<sha256 hex>,...` -> {digest: name}."""
+    keys: dict[str, str] = {}
+    for entry in _split(os.environ.get(variable, "")):
+        name, _, digest = entry.partition(":")
+        if not name or len(digest) != 64:
+            raise ValueError(f"{variable} entries are <name>:<sha256 hex of the key>")
+        keys[digest.lower()] = name
+    return keys
 
 
 @dataclass(frozen=True)
@@ -41,6 +56,7 @@ class ApiSettings:
     auth_client_ids: tuple[str, ...] = ()
     channel_keys: dict[str, str] = field(default_factory=dict)  # sha256 hex -> channel
     channel_key_ids: dict[str, str] = field(default_factory=dict)  # API Gateway key id -> channel
+    backoffice_keys: dict[str, str] = field(default_factory=dict)  # sha256 hex -> back-office role
     console_origin: str = "http://127.0.0.1:5173"
     max_body_bytes: int = DEFAULT_MAX_BODY
     webhook_max_body_bytes: int = WEBHOOK_MAX_BODY
@@ -48,24 +64,23 @@ class ApiSettings:
     @classmethod
     def from_env(cls) -> ApiSettings:
         issuer = os.environ.get("VD_AUTH_ISSUER", "").rstrip("/")
-        keys: dict[str, str] = {}
-        for entry in _split(os.environ.get("VD_CHANNEL_KEYS", "")):
-            name, _, digest = entry.partition(":")
-            if not name or len(digest) != 64:
-                raise ValueError("VD_CHANNEL_KEYS entries are <name>:<sha256 hex of the key>")
-            keys[digest.lower()] = _channel(name, "VD_CHANNEL_KEYS")
+        keys = {digest: _channel(name, "VD_CHANNEL_KEYS") for digest, name in _digests("VD_CHANNEL_KEYS").items()}
         key_ids: dict[str, str] = {}
         for entry in _split(os.environ.get("VD_CHANNEL_KEY_IDS", "")):
             key_id, _, name = entry.partition(":")
             if not key_id or not name:
                 raise ValueError("VD_CHANNEL_KEY_IDS entries are <api key id>:<channel>")
             key_ids[key_id] = _channel(name, "VD_CHANNEL_KEY_IDS")
+        backoffice = _digests("VD_BACKOFFICE_KEYS")
+        if set(backoffice.values()) - BACKOFFICE_ROLES:
+            raise ValueError(f"VD_BACKOFFICE_KEYS names are one of {sorted(BACKOFFICE_ROLES)}")
         return cls(
             auth_issuer=issuer,
             auth_jwks_url=os.environ.get("VD_AUTH_JWKS_URL", f"{issuer}/.well-known/jwks.json" if issuer else ""),
             auth_client_ids=_split(os.environ.get("VD_AUTH_CLIENT_IDS", "")),
             channel_keys=keys,
             channel_key_ids=key_ids,
+            backoffice_keys=backoffice,
             console_origin=os.environ.get("VD_CONSOLE_ORIGIN", cls.console_origin),
             max_body_bytes=int(os.environ.get("VD_MAX_BODY_BYTES", str(DEFAULT_MAX_BODY))),
         )

@@ -8,17 +8,18 @@ from typing import Any
 from pydantic import BaseModel, TypeAdapter
 
 from ventas.web.errors import ErrorBody
-from ventas.web.spec import OPERATIONS, REQUEST_ID, TASK_ID, Operation
+from ventas.web.spec import OPERATIONS, ORDER_ID, REQUEST_ID, TASK_ID, Operation
 
 REF = "#/components/schemas/{model}"
-PATH_PATTERNS = {"request_id": REQUEST_ID, "task_id": TASK_ID}
+PATH_PATTERNS = {"request_id": REQUEST_ID, "task_id": TASK_ID, "order_id": ORDER_ID}
 STATUS_TEXT = {
     400: "Malformed JSON",
     401: "Not authenticated, or a bad signature",
     403: "The caller's role may not do this",
     404: "Not found",
-    409: "Conflict: claimed by another agent, already completed, not redrivable, or the first request with "
-    "this idempotency key is still being created (retry after Retry-After seconds)",
+    409: "Conflict: claimed by another agent, already completed, not redrivable, an installation event that"
+    " contradicts the order's state, or the first request with this idempotency key is still being created"
+    " (retry after Retry-After seconds)",
     410: "The workflow no longer waits for this task (timed out)",
     413: "Body too large",
     415: "Body is not JSON",
@@ -29,7 +30,7 @@ STATUS_TEXT = {
 SECURITY: dict[str, list[dict[str, list[str]]]] = {
     "none": [],
     "bearer": [{"cognito": []}],
-    "api_key": [{"channelKey": []}],
+    "api_key": [{"channelKey": []}],  # channels and back-office systems: each has its own key
     "bearer_or_api_key": [{"cognito": []}, {"channelKey": []}],
 }
 

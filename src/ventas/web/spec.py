@@ -16,11 +16,22 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from ventas.domain.execution_graph import ExecutionGraph
+from ventas.domain.installation import InstallationEvent
 from ventas.domain.models import Channel, Lead, MissedCall, OrderState, Step
 from ventas.domain.tasks import RESULT_MODELS, TaskStatus
 from ventas.web.auth import Role
 from ventas.web.config import DEFAULT_MAX_BODY, WEBHOOK_MAX_BODY
-from ventas.web.views import Accepted, Health, KpiSeries, KpiView, RequestDetail, RequestPage, TaskPage, TaskView
+from ventas.web.views import (
+    Accepted,
+    Health,
+    InstallationReceiptView,
+    KpiSeries,
+    KpiView,
+    RequestDetail,
+    RequestPage,
+    TaskPage,
+    TaskView,
+)
 from ventas.web.whatsapp import WaDelivery
 
 REQUEST_ID = r"^[A-Za-z0-9_-]{4,80}$"
@@ -119,6 +130,7 @@ class WebhookAck(BaseModel):
     failures: int = Field(description="failed statuses recorded on their request (contact_customer task)")
 
 
+SYSTEMS = frozenset({Role.CHANNEL, Role.INSTALLATIONS})  # callers with an API key, not people
 Auth = Literal["none", "bearer", "api_key", "bearer_or_api_key", "signature", "verify_token"]
 
 
@@ -142,17 +154,18 @@ class Operation:
     def auth(self) -> Auth:
         if not self.roles:
             return "none"
-        if Role.CHANNEL in self.roles:
-            return "bearer_or_api_key" if self.roles - {Role.CHANNEL} else "api_key"
+        if self.roles & SYSTEMS:
+            return "bearer_or_api_key" if self.roles - SYSTEMS else "api_key"
         return "bearer"
 
     @property
     def for_people(self) -> bool:
         """Routes the browser console calls: the only ones with CORS."""
-        return bool(self.roles - {Role.CHANNEL})
+        return bool(self.roles - SYSTEMS)
 
 
 PEOPLE_ERRORS = (401, 403)
+ORDER_ID = r"^[A-Za-z0-9_-]{1,60}$"
 _SUPERVISION = frozenset({Role.SUPERVISOR, Role.OPS})
 # One of the per-kind bodies, told apart by `kind` (the OpenAPI discriminator); the body is
 # validated against the task's own kind (services.tasks), so `kind` may be left out.
@@ -187,6 +200,18 @@ OPERATIONS: tuple[Operation, ...] = (
         status=202,
         errors=(400, 401, 403, 409, 413, 415, 422),
         headers={"Idempotency-Key": IDEMPOTENCY_KEY},
+    ),
+    Operation(
+        "reportInstallation",
+        "POST",
+        "/v1/orders/{order_id}/installation-events",
+        "Instalaciones (OPR-PAS-P02) reports on an order (step 12): completed, cancelled or rescheduled;"
+        " idempotent per event_id",
+        roles=frozenset({Role.INSTALLATIONS}),
+        body=InstallationEvent,
+        response=InstallationReceiptView,
+        status=202,
+        errors=(400, 401, 403, 404, 409, 413, 415, 422),
     ),
     Operation(
         "searchRequests",

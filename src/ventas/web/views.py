@@ -73,6 +73,19 @@ class Accepted(BaseModel):
     joined: bool
 
 
+class InstallationReceiptView(BaseModel):
+    """202: the installation event is recorded (or was already: `duplicate`)."""
+
+    order_id: str
+    event_id: str
+    kind: str = Field(description="completed | cancelled | rescheduled")
+    duplicate: bool = Field(description="true: this event id was already recorded; nothing changed")
+    request_id: str
+    status_url: str
+    qc_at: datetime | None = Field(None, description="completed: when the QC call is scheduled (UTC)")
+    qc_at_local: str | None = None
+
+
 class CustomerView(BaseModel):
     name: str | None
     phone: str | None = Field(description="masked unless the caller is an agent")

@@ -28,10 +28,12 @@ class InMemoryWorkflow:
     redrives: list[str] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def start(self, request_id: str, execution_input: dict[str, Any]) -> str:
+    def start(self, request_id: str, execution_input: dict[str, Any]) -> bool:
         with self._lock:
-            self.started.setdefault(request_id, execution_input)
-        return f"arn:aws:states:us-east-1:123456789012:execution:vd:{request_id}"
+            if request_id in self.started:
+                return False
+            self.started[request_id] = execution_input
+        return True
 
     def wait(self, token: str) -> str:
         """What the workflow does on entering a waitForTaskToken state."""
@@ -51,6 +53,11 @@ class InMemoryWorkflow:
 
     def fail(self, token: str, error: str, cause: str) -> None:
         self._answer(token, error, cause)
+
+    def check_waiting(self, token: str) -> None:
+        with self._lock:
+            if token not in self.waiting:
+                raise WorkflowNotWaiting(token)
 
     # Ops reads: tests set `statuses`, `events` (GetExecutionHistory shape) and `asl`.
 

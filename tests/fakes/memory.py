@@ -1,128 +1,38 @@
-"""In-memory `RequestRepository` and `TaskRepository`, for the services' unit tests.
+"""In-memory `RequestRepository` and `TaskRepository`, for the services' tests.
 
 They keep the DynamoDB adapters' contract (`ventas.adapters.dynamo`): same conditional writes
-and errors, same ordering, same paging tokens. The rules both adapters share (sortable
-timestamps, index keys, La Paz day, paging tokens, task conflicts) are defined here, in a module
-that does not import boto3, and the DynamoDB adapters import them.
+and errors, same ordering, same paging tokens, by the rules of `ventas.adapters.dynamo_keys`.
+A save stores the request's new state and its recorded history at once, as the transaction does.
 
 Models are kept as JSON text, so a caller mutating what it got never changes what is stored.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import itertools
-import json
 import threading
-import uuid
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, date, datetime, timedelta, timezone
-from typing import Any, TypeVar, cast
+from typing import TypeVar
 
-from ventas.domain.errors import AlreadyExists, ConcurrentUpdate, RequestNotFound, TaskConflict, TaskNotFound
+from ventas.adapters.dynamo_keys import (
+    INBOX_PAGE_KEY,
+    OPEN_TASK_STATES,
+    REQUEST_PAGE_KEY,
+    check_day,
+    check_limit,
+    decode_page,
+    encode_page,
+    history_sk,
+    iso,
+    request_index,
+    request_keys,
+    task_conflict,
+    task_document,
+)
+from ventas.domain.errors import AlreadyExists, ConcurrentUpdate, RequestNotFound, TaskNotFound
 from ventas.domain.models import HistoryEntry, OrderState, SaleRequest
 from ventas.domain.tasks import HumanTask, TaskStatus
 
-# Bolivia has kept UTC-4 without daylight saving since 1932; a fixed offset needs no tzdata.
-LA_PAZ = timezone(timedelta(hours=-4), "America/La_Paz")
-
-REQUEST_PAGE_KEY = ("pk", "sk", "gsi1pk", "gsi1sk")  # LastEvaluatedKey of GSI by_status
-INBOX_PAGE_KEY = ("task_id", "status", "inbox_sk")  # LastEvaluatedKey of GSI inbox
-OPEN_TASK_STATES = (TaskStatus.OPEN, TaskStatus.CLAIMED)
-_sequence = itertools.count()  # next() on a count is atomic under the GIL
-
 T = TypeVar("T")
-
-
-# --- rules shared with the DynamoDB adapters ----------------------------------------------
-
-
-def iso(moment: datetime) -> str:
-    """Fixed-width UTC text of an aware datetime: sorts as text like the instant it names."""
-    if moment.tzinfo is None:
-        raise ValueError("naive datetime: the repositories store timezone-aware UTC only")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def la_paz_day(moment: datetime) -> str:
-    iso(moment)  # same naive-datetime check
-    return moment.astimezone(LA_PAZ).date().isoformat()
-
-
-def request_index(request: SaleRequest) -> dict[str, str]:
-    """The GSI attributes of a request item."""
-    created = f"{iso(request.created_at)}#{request.request_id}"
-    index = {
-        "gsi1pk": f"STATUS#{request.status.value}",
-        "gsi1sk": created,
-        "gsi2pk": f"DAY#{la_paz_day(request.created_at)}",
-        "gsi2sk": created,
-    }
-    if request.order_id:
-        index["gsi3pk"] = f"ORDER#{request.order_id}"
-    return index
-
-
-def request_keys(request: SaleRequest) -> dict[str, str]:
-    return {"pk": f"REQ#{request.request_id}", "sk": "META", **request_index(request)}
-
-
-def history_sk(at: datetime) -> str:
-    """Sorts by `at`, then by append order within a process; unique across processes."""
-    return f"HIST#{iso(at)}#{next(_sequence):012d}-{uuid.uuid4().hex[:8]}"
-
-
-def task_document(task: HumanTask) -> dict[str, Any]:
-    """A task item in JSON form: `created_at` sortable, plus the inbox sort key."""
-    document = task.model_dump(mode="json")
-    document["created_at"] = iso(task.created_at)
-    document["inbox_sk"] = f"{iso(task.due_at)}#{task.task_id}"
-    return document
-
-
-def check_day(day: str) -> str:
-    try:
-        return date.fromisoformat(day).isoformat()
-    except ValueError:
-        raise ValueError(f"día no válido: {day!r} (formato AAAA-MM-DD)") from None
-
-
-def check_limit(limit: int) -> None:
-    if limit < 1:
-        raise ValueError("limit must be at least 1")
-
-
-def encode_page(key: Mapping[str, str]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(dict(key), sort_keys=True).encode()).decode()
-
-
-def decode_page(token: str, fields: Sequence[str], partition: tuple[str, str]) -> dict[str, str]:
-    """The key a token names; ValueError (bad request) when not issued for this query."""
-    try:
-        key = json.loads(base64.urlsafe_b64decode(token.encode()))
-    except (binascii.Error, UnicodeError, ValueError):
-        key = None
-    name, value = partition
-    if (
-        not isinstance(key, dict)
-        or sorted(key) != sorted(fields)
-        or not all(isinstance(v, str) for v in key.values())
-        or key[name] != value
-    ):
-        raise ValueError("token de paginación no válido")
-    return cast(dict[str, str], key)
-
-
-def task_conflict(stored: HumanTask, task: HumanTask, claimant: str | None) -> TaskConflict:
-    """Why a conditional task write failed, told to the agent who tried it."""
-    if stored.status == TaskStatus.COMPLETED:
-        return TaskConflict("La tarea ya fue completada.", "already_completed")
-    if stored.status == TaskStatus.EXPIRED:
-        return TaskConflict("La tarea venció: el proceso ya no espera esta respuesta.", "expired")
-    if stored.status == TaskStatus.CLAIMED and stored.assignee != (claimant or task.assignee):
-        return TaskConflict("La tarea está asignada a otro agente.", "claimed_by_other")
-    return TaskConflict("La tarea cambió mientras la atendía. Actualice la bandeja e intente de nuevo.", "conflict")
 
 
 def _page(rows: list[tuple[str, T]], limit: int, key: Callable[[T], Mapping[str, str]]) -> tuple[list[T], str | None]:
@@ -149,6 +59,7 @@ class InMemoryRequestRepository:
             if request.request_id in self._requests:
                 raise AlreadyExists(f"request {request.request_id} already exists")
             self._requests[request.request_id] = request.model_dump_json()
+            self._append(request)
 
     def get(self, request_id: str) -> SaleRequest:
         with self._lock:
@@ -166,11 +77,17 @@ class InMemoryRequestRepository:
                 raise ConcurrentUpdate(request.request_id)
             request.version += 1
             self._requests[request.request_id] = request.model_dump_json()
+            self._append(request)
+
+    def _append(self, request: SaleRequest) -> None:
+        """With the lock held: the entries the request recorded, stored with its state."""
+        rows = self._history.setdefault(request.request_id, [])
+        rows.extend((history_sk(entry.at), entry.model_dump_json()) for entry in request.new_history)
+        request.history_saved()
 
     def append_history(self, request_id: str, entry: HistoryEntry) -> None:
-        row = (history_sk(entry.at), entry.model_dump_json())
         with self._lock:
-            self._history.setdefault(request_id, []).append(row)
+            self._history.setdefault(request_id, []).append((history_sk(entry.at), entry.model_dump_json()))
 
     def history(self, request_id: str) -> list[HistoryEntry]:
         with self._lock:
@@ -215,6 +132,9 @@ class InMemoryRequestRepository:
         if after is not None:
             rows = [row for row in rows if row[0] < after["gsi1sk"]]
         return _page(rows, limit, lambda r: {f: request_keys(r)[f] for f in REQUEST_PAGE_KEY})
+
+    def resume_after(self, request: SaleRequest) -> str:
+        return encode_page({f: request_keys(request)[f] for f in REQUEST_PAGE_KEY})
 
     def by_day(self, day: str) -> list[SaleRequest]:
         partition = f"DAY#{check_day(day)}"
@@ -275,6 +195,9 @@ class InMemoryTaskRepository:
         if after is not None:
             rows = [row for row in rows if row[0] > after["inbox_sk"]]
         return _page(rows, limit, lambda t: {f: task_document(t)[f] for f in INBOX_PAGE_KEY})
+
+    def resume_after(self, task: HumanTask) -> str:
+        return encode_page({f: task_document(task)[f] for f in INBOX_PAGE_KEY})
 
     def open_for(self, request_id: str) -> list[HumanTask]:
         tasks = [t for t in self._all() if t.request_id == request_id and t.status in OPEN_TASK_STATES]

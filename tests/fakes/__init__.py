@@ -1,0 +1,1 @@
+"""In-memory fakes behind the product's ports (tests only; never shipped)."""
