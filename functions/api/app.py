@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalice import Chalice
-from chalicelib import channels, inbox, reports, sales, whatsapp
+from chalicelib import channels, console_agent, console_auth, inbox, reports, sales, whatsapp
 from chalicelib.http import Call, Reply, normalise_errors, route
 
 from ventas.web.openapi import openapi_document
@@ -13,7 +13,11 @@ from ventas.web.views import Health
 
 app = Chalice(app_name="ventas-digitales-api")
 app.register_middleware(normalise_errors, "http")
+app.api.binary_types.append("application/pdf")  # the console's printable documents
 for blueprint in (channels.bp, sales.bp, inbox.bp, reports.bp, whatsapp.bp):
+    app.register_blueprint(blueprint)
+# The console's pages (server-rendered, same function): see docs/console.md.
+for blueprint in (console_auth.bp, console_agent.bp):
     app.register_blueprint(blueprint)
 
 _document: dict[str, Any] = {}

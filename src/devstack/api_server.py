@@ -11,13 +11,14 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import secrets
 import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from devstack.identity import LocalIdentity, provision
+from devstack.identity import LocalIdentity, local_password, provision
 from devstack.stack import ROOT, LocalStack, free_port
 
 API_DIR = ROOT / "functions" / "api"
@@ -46,6 +47,19 @@ def load_app() -> Any:
     return module.app
 
 
+def console_environment(identity: LocalIdentity) -> dict[str, str]:
+    """The console's local sign-in: the development users of moto's pool, a fresh CSRF key."""
+    users = {name: {"role": role, "password": local_password(name)} for name, role in identity.users.items()}
+    return {
+        "VD_CONSOLE_SIGNIN": "local",
+        "VD_CONSOLE_SECRET": secrets.token_urlsafe(32),
+        "VD_CONSOLE_IDP_ENDPOINT": identity.endpoint,
+        "VD_CONSOLE_POOL_ID": identity.pool_id,
+        "VD_CONSOLE_CLIENT_ID": identity.client_id,
+        "VD_CONSOLE_DEV_USERS": json.dumps(users),
+    }
+
+
 def configure_api(environment: dict[str, str]) -> None:
     """Set the API's variables and forget what it cached from earlier ones."""
     os.environ.update(environment)
@@ -56,6 +70,10 @@ def configure_api(environment: dict[str, str]) -> None:
 
     http.api_settings.cache_clear()
     http.use_authenticator(None)
+    from chalicelib import console_auth, console_http
+
+    console_http.console_settings.cache_clear()
+    console_auth._idp.cache_clear()
     whatsapp.reset_credentials()
 
 
@@ -127,7 +145,9 @@ def _start(stack: LocalStack, port: int) -> LocalApi:
     from ventas.web.errors import FRAMEWORK, ApiError
 
     identity = provision(stack.endpoint)
-    configure_api({**identity.environment(), **WHATSAPP, "VD_CONSOLE_ORIGIN": CONSOLE_ORIGIN})
+    configure_api(
+        {**identity.environment(), **WHATSAPP, **console_environment(identity), "VD_CONSOLE_ORIGIN": CONSOLE_ORIGIN}
+    )
     stack.deps.media = LocalMediaSource()  # customers' media without Meta
 
     class QuietHandler(ChaliceRequestHandler):

@@ -21,6 +21,7 @@ from ventas.web.auth import Role
 PEOPLE = (Role.AGENT, Role.SUPERVISOR, Role.OPS)
 CHANNEL_SYSTEMS = ("ivr", "web", "botmaker", "facebook", "whatsapp", "other")
 DEFAULT_USERS = {Role.AGENT: "agente.local", Role.SUPERVISOR: "supervisor.local", Role.OPS: "ops.local"}
+SECOND_AGENT = "agente2.local"  # a colleague: the console shows who holds a task
 REGION = "us-east-1"
 
 
@@ -133,5 +134,6 @@ def provision(endpoint: str) -> LocalIdentity:
         idp.create_group(GroupName=role.value, UserPoolId=identity.pool_id)
     for role, username in DEFAULT_USERS.items():
         identity.ensure_user(username, role)
+    identity.ensure_user(SECOND_AGENT, Role.AGENT)
     identity.api_keys = {system: local_api_key(system) for system in CHANNEL_SYSTEMS}
     return identity
