@@ -5,7 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from chalice import Chalice
-from chalicelib import channels, console_agent, console_auth, inbox, reports, sales, whatsapp
+from chalicelib import (
+    channels,
+    console_agent,
+    console_auth,
+    console_local,
+    console_ops,
+    console_supervisor,
+    inbox,
+    reports,
+    sales,
+    whatsapp,
+)
 from chalicelib.http import Call, Reply, normalise_errors, route
 
 from ventas.web.openapi import openapi_document
@@ -17,7 +28,7 @@ app.api.binary_types.append("application/pdf")  # the console's printable docume
 for blueprint in (channels.bp, sales.bp, inbox.bp, reports.bp, whatsapp.bp):
     app.register_blueprint(blueprint)
 # The console's pages (server-rendered, same function): see docs/console.md.
-for blueprint in (console_auth.bp, console_agent.bp):
+for blueprint in (console_auth.bp, console_agent.bp, console_supervisor.bp, console_ops.bp, console_local.bp):
     app.register_blueprint(blueprint)
 
 _document: dict[str, Any] = {}
