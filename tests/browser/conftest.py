@@ -10,12 +10,13 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, Response, sync_playwright
 
 from devstack.api_server import LocalApi
 from devstack.http_driver import HttpDriver
@@ -100,3 +101,19 @@ def sign_in(browser: Browser, served: LocalApi, axe: Axe) -> Iterator[SignIn]:
     yield open_as
     for context in contexts:
         context.close()
+
+
+def status(response: Response | None) -> int:
+    """The HTTP status of a navigation (the server's answer, not what the page shows)."""
+    assert response is not None
+    return response.status
+
+
+def wait_for_row(page: Page, selector: str, timeout: float = 45.0) -> None:
+    """Reload `page` until `selector` shows up (the workflow runs in the background); bounded."""
+    deadline = time.monotonic() + timeout
+    while page.locator(selector).count() == 0:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{selector} did not appear on {page.url} within {timeout} s")
+        time.sleep(0.5)
+        page.reload()

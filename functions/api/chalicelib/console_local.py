@@ -35,11 +35,13 @@ def _local_only(call: Page) -> None:
 
 
 def _waiting_documents(call: Page) -> list[dict[str, Any]]:
-    """Today's requests at step 9, with the requirements still missing."""
+    """Today's requests waiting for requirements (steps 8 and 9), with those still missing."""
     d = deps()
-    found, _ = queries.search_requests(d, queries.RequestFilter(step=Step.DOCUMENTS), 100, None)
+    found, _ = queries.search_requests(d, queries.RequestFilter(), 200, None)
     rows = []
     for r in found:
+        if r.step not in (Step.REQUIREMENTS, Step.DOCUMENTS):
+            continue
         service = d.catalogue.service(r.service_code) if r.service_code else None
         got = {doc.requirement for doc in r.documents}
         missing = [(q.code, q.label) for q in (service.requirements if service else []) if q.code not in got]
