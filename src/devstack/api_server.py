@@ -57,7 +57,18 @@ def console_environment(identity: LocalIdentity) -> dict[str, str]:
         "VD_CONSOLE_POOL_ID": identity.pool_id,
         "VD_CONSOLE_CLIENT_ID": identity.client_id,
         "VD_CONSOLE_DEV_USERS": json.dumps(users),
+        # The local customer page posts leads as the IVR and the web page do (their local keys).
+        "VD_CONSOLE_LOCAL_CHANNEL_KEYS": json.dumps({s: identity.api_keys[s] for s in ("ivr", "web")}),
     }
+
+
+def refresh_console_users(identity: LocalIdentity) -> None:
+    """List every user the pool has now (the simulated day adds agents) on the sign-in page."""
+    users = {name: {"role": role, "password": local_password(name)} for name, role in identity.users.items()}
+    os.environ["VD_CONSOLE_DEV_USERS"] = json.dumps(users)
+    from chalicelib import console_http
+
+    console_http.console_settings.cache_clear()
 
 
 def configure_api(environment: dict[str, str]) -> None:

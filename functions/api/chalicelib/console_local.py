@@ -8,9 +8,12 @@ a real delivery from Meta takes.
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import time
+import urllib.error
 import urllib.request
+from datetime import UTC, datetime
 from typing import Any
 
 from chalice.app import Blueprint, Response
@@ -53,7 +56,57 @@ def _waiting_documents(call: Page) -> list[dict[str, Any]]:
 def local_tools(call: Page) -> Response:
     _local_only(call)
     return call.render(
-        "local.html", title="Simular cliente (pila local)", waiting=_waiting_documents(call), result=None
+        "local.html",
+        title="Simular cliente (pila local)",
+        waiting=_waiting_documents(call),
+        result=None,
+        services=deps().catalogue.services(),
+    )
+
+
+def _post_self(call: Page, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, Any]:
+    """POST to this product's own route on loopback (checked by `_local_only`)."""
+    url = f"http://{call.host}{call.settings.base_path}{path}"
+    post = urllib.request.Request(
+        url, data=body, method="POST", headers={"Content-Type": "application/json", **headers}
+    )
+    try:
+        with urllib.request.urlopen(post, timeout=30) as answer:  # noqa: S310
+            return answer.status, json.loads(answer.read())
+    except urllib.error.HTTPError as refused:
+        return refused.code, json.loads(refused.read() or b"null")
+
+
+def _channel_key(system: str) -> str:
+    keys: dict[str, str] = json.loads(os.environ.get("VD_CONSOLE_LOCAL_CHANNEL_KEYS", "{}"))
+    return keys.get(system, "")
+
+
+@page(bp, "/console/local/lead", roles=PEOPLE, methods=("POST",))
+def new_lead(call: Page) -> Response:
+    """A missed call from the IVR, or a web-page lead, through the channels' own routes."""
+    _local_only(call)
+    f = call.form
+    if f.get("kind") == "missed":
+        system, path = "ivr", "/v1/missed-calls"
+        lead: dict[str, Any] = {
+            "caller": f.get("phone", ""),
+            "line": "4200400",
+            "called_at": datetime.now(UTC).isoformat(),
+        }
+    else:
+        system, path = "web", "/v1/requests"
+        lead = {"channel": "web", "channel_lead_id": f"web-console-{secrets.token_hex(5)}", "phone": f.get("phone", "")}
+        lead |= {k: f[k].strip() for k in ("name", "ci", "service_code") if f.get(k, "").strip()}
+    status, answer = _post_self(call, path, json.dumps(lead).encode(), {"x-api-key": _channel_key(system)})
+    return call.render(
+        "local.html",
+        title="Simular cliente (pila local)",
+        waiting=_waiting_documents(call),
+        result=None,
+        services=deps().catalogue.services(),
+        lead=(status, answer),
+        status=status if status >= 400 else 200,
     )
 
 
@@ -70,19 +123,14 @@ def send_document(call: Page) -> Response:
         int(time.time()),
     )
     body = json.dumps(document_delivery([message])).encode()
-    url = f"http://{call.host}{call.settings.base_path}/v1/whatsapp/webhook"
-    post = urllib.request.Request(
-        url,
-        data=body,
-        method="POST",
-        headers={"Content-Type": "application/json", "X-Hub-Signature-256": sign(credentials().app_secret, body)},
+    _, ack = _post_self(
+        call, "/v1/whatsapp/webhook", body, {"X-Hub-Signature-256": sign(credentials().app_secret, body)}
     )
-    with urllib.request.urlopen(post, timeout=30) as answer:  # noqa: S310
-        ack = json.loads(answer.read())
     return call.render(
         "local.html",
         title="Simular cliente (pila local)",
         waiting=_waiting_documents(call),
+        services=deps().catalogue.services(),
         result=ack,
         sent=(request.request_id, requirement),
     )
