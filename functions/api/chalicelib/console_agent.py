@@ -12,7 +12,6 @@ from chalicelib.console_http import Page, page
 from chalicelib.http import deps
 from ventas.console import forms
 from ventas.console.drawings import coverage_map, legend
-from ventas.console.pdf import requirements_bundle, solicitud_de_servicio
 from ventas.domain.errors import RequestNotFound, UnknownService
 from ventas.domain.tasks import TaskKind, TaskStatus
 from ventas.services import paperwork, queries, tasks
@@ -165,6 +164,8 @@ def record_contract(call: Page) -> Response:
 
 
 def _pdf(call: Page, kind: str) -> Response:
+    from ventas.console.pdf import requirements_bundle, solicitud_de_servicio  # fpdf2 (and Pillow) on use only
+
     assert call.principal is not None
     d = deps()
     request, history = queries.get_request(d, call.params["request_id"])

@@ -13,6 +13,7 @@ from ventas.console import dashboard
 from ventas.console.graph_svg import STATUS_FILL, STATUS_TEXT, render_graph
 from ventas.domain.errors import ExecutionNotFound
 from ventas.domain.models import Channel, OrderState, Step
+from ventas.domain.schedule import format_local
 from ventas.services import executions, queries
 from ventas.web.auth import Role
 from ventas.web.errors import ApiError
@@ -106,7 +107,7 @@ def _waits_for(request_id: str, graph_states: dict[str, str]) -> str | None:
     tasks = deps().tasks.open_for(request_id)
     if tasks:
         t = tasks[-1]
-        return f"tarea «{KIND_LABELS[t.kind]}» ({t.assignee or 'sin asignar'}), vence {t.due_at:%d/%m %H:%M} UTC"
+        return f"tarea «{KIND_LABELS[t.kind]}» ({t.assignee or 'sin asignar'}), vence {format_local(t.due_at)}"
     waiting = next((name for name, status in graph_states.items() if status == "waiting"), None)
     if waiting in ("RequestDocuments", "RemindDocuments"):
         return "documentos del cliente por WhatsApp"

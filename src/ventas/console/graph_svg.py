@@ -9,6 +9,7 @@ ASL changes the drawing; `tests/unit/test_console_graph.py` keeps the two in ste
 
 from __future__ import annotations
 
+import textwrap
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -19,6 +20,7 @@ from ventas.domain.execution_graph import ExecutionGraph, GraphEdge, GraphNode
 NODE_W, NODE_H = 190, 54
 GAP_X, GAP_Y = 40, 70
 MARGIN = 30
+WRAP = 30  # characters per line inside a node
 STATUS_FILL = {
     "not_reached": "#eeeeee",
     "waiting": "#ffd866",
@@ -149,8 +151,8 @@ def _node(p: Placed, waits_for: str | None) -> str:
     steps = f"paso {', '.join(n.steps)}" if n.steps else n.type
     lines = [f"{'⏳ ' if n.status == 'waiting' else ''}{n.id}", f"{steps} · {status}"]
     if n.status == "waiting" and waits_for:
-        lines.append(f"espera: {waits_for}")
-    height = NODE_H + (14 if len(lines) > 2 else 0)
+        lines += textwrap.wrap(f"espera: {waits_for}", WRAP)[:3]
+    height = NODE_H + 15 * max(0, len(lines) - 2)
     text = "".join(
         f'<text x="{p.x + 8:.0f}" y="{p.y + 18 + 15 * i:.0f}" font-size="{12 if i == 0 else 10.5}" '
         f'font-weight="{700 if i == 0 else 400}" fill="#111">{escape(line)}</text>'
@@ -171,8 +173,8 @@ def render_graph(graph: ExecutionGraph, waits_for: str | None = None) -> Markup:
     width = max(p.x for p in placed.values()) + NODE_W + MARGIN + 60
     height = max(p.y for p in placed.values()) + NODE_H + MARGIN + 20
     arrows = "".join(
-        f'<marker id="{name}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
-        f'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="{colour}"/></marker>'
+        f'<marker id="{name}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="9" markerHeight="9" '
+        f'markerUnits="userSpaceOnUse" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="{colour}"/></marker>'
         for name, colour in (("arrow", "#8a8a8a"), ("arrow-taken", "#1f3b57"), ("arrow-catch", "#b03a2e"))
     )
     edges = "".join(_edge(e, placed[e.source], placed[e.target]) for e in graph.edges if e.target in placed)
