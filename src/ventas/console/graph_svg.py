@@ -4,7 +4,7 @@ Layout (Sugiyama style, simplified): edges that close a cycle (found by depth-fi
 StartAt) are set aside, each state goes to the layer of its longest path from StartAt, states in
 a layer are ordered by the mean position of their predecessors (a few sweeps), and every
 coordinate follows from layer and order. No coordinate is written by hand, so a change to the
-ASL changes the drawing; `tests/unit/test_console_graph.py` keeps the two in step.
+ASL changes the drawing; `tests/unit/test_console_drawings.py` keeps the two in step.
 """
 
 from __future__ import annotations
@@ -155,7 +155,7 @@ def _node(p: Placed, waits_for: str | None) -> str:
     height = NODE_H + 15 * max(0, len(lines) - 2)
     text = "".join(
         f'<text x="{p.x + 8:.0f}" y="{p.y + 18 + 15 * i:.0f}" font-size="{12 if i == 0 else 10.5}" '
-        f'font-weight="{700 if i == 0 else 400}" fill="#111">{escape(line)}</text>'
+        f'font-weight="{700 if i == 0 else 400}" fill="#111">{escape(line)} </text>'
         for i, line in enumerate(lines)
     )
     title = f"{n.id}: {status}; entradas {n.visits}" + (f"; error {n.error}" if n.error else "")
@@ -174,7 +174,8 @@ def render_graph(graph: ExecutionGraph, waits_for: str | None = None) -> Markup:
     height = max(p.y for p in placed.values()) + NODE_H + MARGIN + 20
     arrows = "".join(
         f'<marker id="{name}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="9" markerHeight="9" '
-        f'markerUnits="userSpaceOnUse" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="{colour}"/></marker>'
+        f'markerUnits="userSpaceOnUse" orient="auto-start-reverse">'
+        f'<path d="M0,0 L10,5 L0,10 z" fill="{colour}"/></marker>'
         for name, colour in (("arrow", "#8a8a8a"), ("arrow-taken", "#1f3b57"), ("arrow-catch", "#b03a2e"))
     )
     edges = "".join(_edge(e, placed[e.source], placed[e.target]) for e in graph.edges if e.target in placed)
