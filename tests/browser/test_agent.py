@@ -70,6 +70,7 @@ def test_an_agent_works_a_missed_call_to_the_qc_call(sign_in: SignIn, http: Http
     agent.fill("#f-name", "Ana Rojas Vargas")
     agent.click("#complete")
     expect(agent.locator("[role='status']")).to_contain_text("NAF")
+    accessible(axe, agent)
 
     # Step 5: the location, chosen on the map of the GIS zones.
     open_task(agent, request_id, "Capturar la ubicación")
@@ -118,6 +119,15 @@ def test_an_agent_works_a_missed_call_to_the_qc_call(sign_in: SignIn, http: Http
         assert pdf.status == 200
         assert pdf.headers["content-type"] == "application/pdf"
         assert pdf.body().startswith(b"%PDF")
+
+
+def test_the_inbox_refreshes_by_itself(sign_in: SignIn, http: HttpDriver) -> None:
+    agent = sign_in("agente.local")
+    expect(agent.locator("#inbox-table")).to_be_visible()
+    request_id = http.missed_call(phone())
+    # No reload: htmx polls the rows every 15 s (under the CSP, without eval).
+    expect(agent.locator(f"tr[data-request='{request_id}']")).to_be_visible(timeout=40_000)
+    expect(agent.locator(f"tr[data-request='{request_id}']")).to_contain_text("sin asignar")
 
 
 def test_a_second_agent_is_refused_a_claimed_task(sign_in: SignIn, http: HttpDriver) -> None:
