@@ -47,8 +47,9 @@ def load_app() -> Any:
     return module.app
 
 
-def console_environment(identity: LocalIdentity) -> dict[str, str]:
-    """The console's local sign-in: the development users of moto's pool, a fresh CSRF key."""
+def console_environment(identity: LocalIdentity, functions: dict[str, str]) -> dict[str, str]:
+    """The console's local sign-in (the development users of moto's pool), a fresh CSRF key, and
+    what its local-only customer page needs: channel keys and the Instalaciones function."""
     users = {name: {"role": role, "password": local_password(name)} for name, role in identity.users.items()}
     return {
         "VD_CONSOLE_SIGNIN": "local",
@@ -59,6 +60,7 @@ def console_environment(identity: LocalIdentity) -> dict[str, str]:
         "VD_CONSOLE_DEV_USERS": json.dumps(users),
         # The local customer page posts leads as the IVR and the web page do (their local keys).
         "VD_CONSOLE_LOCAL_CHANNEL_KEYS": json.dumps({s: identity.api_keys[s] for s in ("ivr", "web")}),
+        "VD_CONSOLE_LOCAL_INSTALLATION_FUNCTION": functions.get("InstallationFunction", ""),
     }
 
 
@@ -157,7 +159,12 @@ def _start(stack: LocalStack, port: int) -> LocalApi:
 
     identity = provision(stack.endpoint)
     configure_api(
-        {**identity.environment(), **WHATSAPP, **console_environment(identity), "VD_CONSOLE_ORIGIN": CONSOLE_ORIGIN}
+        {
+            **identity.environment(),
+            **WHATSAPP,
+            **console_environment(identity, stack.functions),
+            "VD_CONSOLE_ORIGIN": CONSOLE_ORIGIN,
+        }
     )
     stack.deps.media = LocalMediaSource()  # customers' media without Meta
 

@@ -94,8 +94,11 @@ def test_an_agent_works_a_missed_call_to_the_qc_call(sign_in: SignIn, http: Http
         agent.locator(f"button[data-request='{request_id}']").first.click()
         expect(agent.locator("#sent")).to_contain_text("registrados 1")
 
-    # Step 12: Instalaciones reports the installation (its Lambda; no console page yet).
-    http.install(request_id, timeout=60)
+    # Step 12: Instalaciones reports the installation (the local page, through its function).
+    agent.goto("/console/local")
+    wait_for_row(agent, f"button[data-install='{request_id}']")
+    agent.click(f"button[data-install='{request_id}']")
+    expect(agent.locator("#installed")).to_contain_text(request_id)
 
     # Step 13.1: the QC call.
     open_task(agent, request_id, "Llamada de control de calidad")

@@ -139,6 +139,9 @@ def test_a_forged_code_or_a_missing_verifier_signs_nobody_in(console: Api) -> No
 
 def test_pages_enforce_roles_and_redirect_without_a_session(console: Api) -> None:
     assert get(console, "/console/inbox").status_code == 303
+    polled = get(console, "/console/inbox/rows", **{"HX-Request": "true"})  # the inbox's polling, signed out
+    assert polled.status_code == 200
+    assert polled.headers["HX-Redirect"] == "/console/signin"
     supervisor = mint("supervisora.eva", ["supervisor"])
     assert get(console, "/console/inbox", supervisor).status_code == 403
     assert get(console, "/console/ops", supervisor).status_code == 403

@@ -101,10 +101,12 @@ class Page:
 
     def redirect(self, path: str, status: int = 303) -> Response:
         """To a console path (never a URL given by the client: no open redirect)."""
+        if self.htmx:  # an XHR would follow a 303 silently: htmx navigates on HX-Redirect instead
+            response = self.respond("", 200)
+            response.headers["HX-Redirect"] = self.link(path)
+            return response
         response = self.respond("", status)
         response.headers["Location"] = self.link(path)
-        if self.htmx:
-            response.headers["HX-Redirect"] = self.link(path)
         return response
 
 

@@ -7,6 +7,7 @@ a real delivery from Meta takes.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import secrets
@@ -37,7 +38,7 @@ def _local_only(call: Page) -> None:
         raise ApiError(404, "not_found", "No encontramos el recurso solicitado.")
 
 
-def _waiting_documents(call: Page) -> list[dict[str, Any]]:
+def _waiting_documents() -> list[dict[str, Any]]:
     """Today's requests waiting for requirements (steps 8 and 9), with those still missing."""
     d = deps()
     found, _ = queries.search_requests(d, queries.RequestFilter(), 200, None)
@@ -58,9 +59,8 @@ def local_tools(call: Page) -> Response:
     return call.render(
         "local.html",
         title="Simular cliente (pila local)",
-        waiting=_waiting_documents(call),
         result=None,
-        services=deps().catalogue.services(),
+        **_lists(),
     )
 
 
@@ -80,6 +80,53 @@ def _post_self(call: Page, path: str, body: bytes, headers: dict[str, str]) -> t
 def _channel_key(system: str) -> str:
     keys: dict[str, str] = json.loads(os.environ.get("VD_CONSOLE_LOCAL_CHANNEL_KEYS", "{}"))
     return keys.get(system, "")
+
+
+def _awaiting_installation() -> list[dict[str, Any]]:
+    """Today's requests handed to Instalaciones (step 12) and not installed yet."""
+    found, _ = queries.search_requests(deps(), queries.RequestFilter(step=Step.INSTALLATION), 100, None)
+    return [
+        {"request_id": r.request_id, "name": r.name, "order_id": r.order_id}
+        for r in found
+        if r.order_id and r.installed_at is None
+    ]
+
+
+@functools.cache
+def _lambda() -> Any:
+    import boto3
+
+    return boto3.client("lambda", endpoint_url=os.environ.get("VD_CONSOLE_IDP_ENDPOINT"), region_name="us-east-1")
+
+
+@page(bp, "/console/local/installation", roles=PEOPLE, methods=("POST",))
+def report_installation(call: Page) -> Response:
+    """As Instalaciones (OPR-PAS-P02): the installation event, through the installation function."""
+    # TODO(lead, after merging i7): post to the installation-events API route instead.
+    _local_only(call)
+    request = deps().requests.get(call.form.get("request_id", ""))
+    function = os.environ.get("VD_CONSOLE_LOCAL_INSTALLATION_FUNCTION", "")
+    if not request.order_id or not function:
+        raise ApiError(409, "not_registered", "La solicitud todavía no tiene una orden de instalación.")
+    event = {"action": "completed", "orderId": request.order_id, "installedAt": datetime.now(UTC).isoformat()}
+    answer = _lambda().invoke(FunctionName=function, Payload=json.dumps(event).encode())
+    payload = json.loads(answer["Payload"].read() or b"null")
+    failed = bool(answer.get("FunctionError"))
+    return call.render(
+        "local.html",
+        title="Simular cliente (pila local)",
+        **_lists(),
+        installed=(request.request_id, "error" if failed else str(payload.get("status"))),
+        status=502 if failed else 200,
+    )
+
+
+def _lists() -> dict[str, Any]:
+    return {
+        "waiting": _waiting_documents(),
+        "installing": _awaiting_installation(),
+        "services": deps().catalogue.services(),
+    }
 
 
 @page(bp, "/console/local/lead", roles=PEOPLE, methods=("POST",))
@@ -102,9 +149,8 @@ def new_lead(call: Page) -> Response:
     return call.render(
         "local.html",
         title="Simular cliente (pila local)",
-        waiting=_waiting_documents(call),
         result=None,
-        services=deps().catalogue.services(),
+        **_lists(),
         lead=(status, answer),
         status=status if status >= 400 else 200,
     )
@@ -129,8 +175,7 @@ def send_document(call: Page) -> Response:
     return call.render(
         "local.html",
         title="Simular cliente (pila local)",
-        waiting=_waiting_documents(call),
-        services=deps().catalogue.services(),
+        **_lists(),
         result=ack,
         sent=(request.request_id, requirement),
     )
