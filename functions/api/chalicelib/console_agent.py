@@ -13,6 +13,7 @@ from chalicelib.http import deps
 from ventas.console import forms
 from ventas.console.drawings import coverage_map, legend
 from ventas.domain.errors import RequestNotFound, UnknownService
+from ventas.domain.models import Step
 from ventas.domain.tasks import TaskKind, TaskStatus
 from ventas.services import paperwork, queries, tasks
 from ventas.web.auth import Role
@@ -33,11 +34,12 @@ def _inbox(call: Page) -> dict[str, Any]:
     rows = [task_view(i.task, i.request, call.principal) for i in [*mine, *free]]
     rows.sort(key=lambda t: t.due_at)
     now = d.clock.now()
-    counts = Counter(t.step.label for t in rows)
+    order = list(Step)
+    counts = Counter(t.step.code for t in rows)
     return {
         "rows": rows,
         "now": now,
-        "counts": sorted(counts.items()),
+        "counts": [(STEP_LABELS[step], counts[step]) for step in sorted(counts, key=order.index)],
         "overdue": sum(1 for t in rows if t.due_at < now),
     }
 
