@@ -184,6 +184,20 @@ def test_the_task_form_answers_in_spanish_beside_each_field(console: Api, deps: 
     assert deps.tasks.get(task.task_id).status == "open"
 
 
+def test_an_unconfigured_console_says_so_and_the_api_still_answers(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    from chalicelib import console_http
+
+    monkeypatch.delenv("VD_CONSOLE_SECRET", raising=False)
+    console_http.console_settings.cache_clear()
+    try:
+        answer = get(api, "/console/inbox")
+        assert answer.status_code == 503
+        assert "no está configurada" in answer.body.decode()
+        assert api.call("GET", "/v1/health").status_code == 200
+    finally:
+        console_http.console_settings.cache_clear()
+
+
 def test_assets_are_served_pinned_and_nothing_else_is(console: Api) -> None:
     htmx = get(console, "/console/static/htmx-2.0.7.min.js")
     assert htmx.status_code == 200

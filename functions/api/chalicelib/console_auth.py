@@ -8,7 +8,7 @@ from typing import Any
 
 from chalice.app import Blueprint, Response
 
-from chalicelib.console_http import Page, console_settings, page, security_headers
+from chalicelib.console_http import Page, console_settings, page
 from ventas.console import session
 from ventas.web.auth import Role
 from ventas.web.errors import ApiError
@@ -121,7 +121,8 @@ def static(name: str) -> Response:
         return Response(body="No encontrado", status_code=404, headers={"Content-Type": "text/plain; charset=utf-8"})
     immutable = name.startswith("htmx-")  # versioned file name
     headers: dict[str, str | list[str]] = {
-        **security_headers(console_settings()),
+        "Content-Security-Policy": "default-src 'none'",
+        "X-Content-Type-Options": "nosniff",
         "Content-Type": STATIC_TYPES[suffix],
         "Cache-Control": "public, max-age=31536000, immutable" if immutable else "public, max-age=300",
     }

@@ -156,7 +156,15 @@ def page(
             started = time.perf_counter()
             request = bp.current_request
             assert request is not None
-            settings = console_settings()
+            try:
+                settings = console_settings()
+            except ValueError:
+                logger.error("console not configured", extra={"page": path})
+                return Response(
+                    body="La consola no está configurada en este entorno (VD_CONSOLE_*).",
+                    status_code=503,
+                    headers={"Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store"},
+                )
             headers = request.headers
             cookies = session.read_cookies(headers)
             query = dict((request.query_params or {}).items())
