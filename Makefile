@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint types unit infra functional browser browser-tests screenshots bench package install clean
+.PHONY: run test lint types unit infra functional security scanner browser browser-tests screenshots bench package install clean
 
 # The virtualenv is (re)built from pyproject.toml whenever it changes.
 $(STAMP): pyproject.toml
@@ -15,12 +15,24 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The template scanner (checkov) in its own virtualenv: its pins clash with the product's
+# (pyproject.toml, [dependency-groups] scan). tests/security finds it at .venv-scan/bin/checkov.
+SCAN_VENV  := .venv-scan
+SCAN_STAMP := $(SCAN_VENV)/.installed
+$(SCAN_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(SCAN_VENV)
+	$(SCAN_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(SCAN_VENV)/bin/python -m pip install --quiet --group scan
+	touch $(SCAN_STAMP)
+
+scanner: $(SCAN_STAMP)
+
 ## make run: a simulated working day on the embedded local stack (ARGS="--leads 80 --seed 7")
 run: $(STAMP)
 	$(PY) -m devstack.simulate $(ARGS)
 
 ## make test: lint, types and the whole suite
-test: lint types unit infra functional browser-tests
+test: lint types unit infra functional security browser-tests
 
 lint: $(STAMP)
 	$(PY) -m ruff check src functions tests bench
@@ -55,6 +67,10 @@ browser-tests: browser
 screenshots: browser
 	$(PY) -m devstack.screenshots
 
+## make security: the role-by-route matrix (in process and over HTTP), open routes, checkov
+security: $(STAMP) $(SCAN_STAMP)
+	$(PY) -m pytest tests/security -q -p no:logging -n 2
+
 ## make package: build/ for `sam deploy --template-file build/template.yaml` (docs/deploy.md)
 package: $(STAMP)
 	$(PY) -m devstack.package
@@ -64,4 +80,4 @@ bench: $(STAMP)
 	$(PY) -m bench.run_all
 
 clean:
-	rm -rf $(VENV) build .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(SCAN_VENV) build .mypy_cache .ruff_cache .pytest_cache

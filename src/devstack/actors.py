@@ -53,6 +53,8 @@ THINK_MINUTES = {
     TaskKind.MANUAL_REVIEW: 20.0,
     TaskKind.INSTALLATION_FOLLOW_UP: 8.0,
     TaskKind.QC_CALL: 5.0,
+    TaskKind.CONTACT_CUSTOMER: 6.0,  # only when WhatsApp refuses: the simulated customers label documents
+    TaskKind.DOCUMENT_REVIEW: 2.0,
 }
 POLL_SECONDS = 0.25  # real seconds between looks at the WhatsApp chat (in memory) or for a task
 INBOX_SECONDS = 1.0  # the agents' shared inbox page is re-read at most this often
@@ -363,6 +365,8 @@ class Day:
             return who
         if kind == TaskKind.LOCATION:
             return {"location": sc.address.location()}
+        if kind == TaskKind.CONTACT_CUSTOMER:
+            return {"reached": sc.reachable, "comment": "Se le explicó por teléfono lo que el mensaje decía."}
         if kind == TaskKind.MANUAL_REVIEW:
             return {"decision": "retry", "comment": "El sistema volvió a responder; se reintenta el registro."}
         if kind == TaskKind.INSTALLATION_FOLLOW_UP:

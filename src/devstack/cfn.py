@@ -119,6 +119,7 @@ def _bind_api(template: dict[str, Any]) -> None:
     resources = template["Resources"]
     body = resources.get("RestAPI", {}).get("Properties", {}).get("DefinitionBody", {})
     _gateway_auth(body)
+    _route_throttles(resources.get("RestAPI", {}).get("Properties", {}), body)
     for scheme in body.get("securityDefinitions", {}).values():
         authorizer = scheme.get("x-amazon-apigateway-authorizer", {})
         if authorizer.get("type") == "cognito_user_pools":
@@ -159,6 +160,45 @@ def _gateway_auth(body: dict[str, Any]) -> None:
                 "x-amazon-apigateway-authorizer": {"type": "cognito_user_pools", "providerARNs": []},
             }
             method["security"] = [{COGNITO_AUTHORIZER: []}]
+
+
+WEBHOOK_PREFIX = "/v1/whatsapp/"
+PEOPLE_THROTTLE = {
+    "ThrottlingRateLimit": {"Ref": "PeopleRateLimit"},
+    "ThrottlingBurstLimit": {"Ref": "PeopleBurstLimit"},
+}
+WEBHOOK_THROTTLE = {
+    "ThrottlingRateLimit": {"Ref": "WebhookRateLimit"},
+    "ThrottlingBurstLimit": {"Ref": "WebhookBurstLimit"},
+}
+
+
+def method_setting_path(path: str) -> str:
+    """API Gateway's MethodSettings form of a resource path: a leading "/", then each "/" of the
+    path written "~1" (/v1/tasks -> /~1v1~1tasks)."""
+    return "/" + path.replace("/", "~1")
+
+
+def _route_throttles(api: dict[str, Any], body: dict[str, Any]) -> None:
+    """Per-route throttles, from ventas.web.spec: people's routes (the console, reports, ops)
+    and the public webhook get their own limits; channel-only routes are limited per key by
+    their channel's usage plan. infra/api.yaml keeps the stage-wide default ("/*" "*")."""
+    from ventas.web.spec import OPERATIONS
+
+    settings = [s for s in api.get("MethodSettings", []) if s.get("ResourcePath") == "/*"]
+    for operation in OPERATIONS:
+        if operation.method.lower() not in body.get("paths", {}).get(operation.path, {}):
+            continue
+        if operation.path.startswith(WEBHOOK_PREFIX):
+            limits = WEBHOOK_THROTTLE
+        elif operation.for_people:
+            limits = PEOPLE_THROTTLE
+        else:
+            continue
+        path = method_setting_path(operation.path)
+        settings.append({"ResourcePath": path, "HttpMethod": operation.method, "MetricsEnabled": True, **limits})
+    if settings:
+        api["MethodSettings"] = settings
 
 
 def for_translation(template: dict[str, Any]) -> dict[str, Any]:

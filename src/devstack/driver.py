@@ -99,8 +99,14 @@ class Driver(DriverBase):
         return payload
 
     def submit_lead(self, **lead: Any) -> str:
-        result = self.invoke("IntakeFunction", {"lead": lead})
-        return str(result["requestId"])
+        for attempt in range(20):  # as a channel should: the first delivery is still being created
+            try:
+                return str(self.invoke("IntakeFunction", {"lead": lead})["requestId"])
+            except InvokeError as error:
+                if error.error_type != "RequestInProgress":
+                    raise
+                time.sleep(0.05 * (attempt + 1))
+        raise InvokeError("RequestInProgress", "still being created after 20 attempts")
 
     def missed_call(self, caller: str, line: str = "4200400", at: datetime | None = None) -> str:
         call = {"caller": caller, "line": line, "called_at": (at or datetime.now(UTC)).isoformat()}

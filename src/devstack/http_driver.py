@@ -25,12 +25,13 @@ from devstack.identity import DEFAULT_USERS, REGION
 from devstack.stack import LocalStack
 from ventas.console.customer_sim import document_delivery, document_message
 from ventas.domain.models import SaleRequest, Step
-from ventas.domain.tasks import TASK_STEPS, TaskKind
+from ventas.domain.tasks import EVENT_KINDS, TASK_STEPS, TaskKind
 from ventas.web.auth import Role
 from ventas.web.views import TaskView
 from ventas.web.whatsapp import sign
 
 TIMEOUT = (5, 30)  # connect, read: seconds
+IN_PROGRESS_RETRIES = 20  # 409 request_in_progress: retried, bounded (about 10 s)
 _message_ids = itertools.count(1)
 
 
@@ -131,8 +132,15 @@ class HttpDriver(DriverBase):
         key = lead.pop("idempotency_key", None)
         headers = {"Idempotency-Key": key} if key else None
         system = lead["channel"] if lead.get("channel") in self.api.identity.api_keys else None
-        answer = self.call("POST", "/v1/requests", Role.CHANNEL, system, body=lead, headers=headers)
-        return str(answer["request_id"])
+        for attempt in range(IN_PROGRESS_RETRIES + 1):
+            try:
+                answer = self.call("POST", "/v1/requests", Role.CHANNEL, system, body=lead, headers=headers)
+                return str(answer["request_id"])
+            except ApiFailure as failure:  # as a channel should: the first is still being created
+                if failure.code != "request_in_progress" or attempt == IN_PROGRESS_RETRIES:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
+        raise AssertionError("unreachable")
 
     def missed_call(self, caller: str, line: str = "4200400", at: datetime | None = None) -> str:
         call = {"caller": caller, "line": line, "called_at": (at or datetime.now(UTC)).isoformat()}
@@ -215,12 +223,14 @@ class HttpDriver(DriverBase):
         )
 
     def open_task(self, request_id: str, kind: TaskKind, timeout: float = 20) -> TaskView:
-        """The open task of `kind` for a request, found in the inbox (filtered by its step)."""
+        """The open task of `kind` for a request, found in the inbox (filtered by its step when fixed)."""
 
         def probe() -> TaskView | None:
             page: str | None = None
             for _ in range(20):  # bounded: 20 pages of 100
-                query = f"/v1/tasks?status=open&step={TASK_STEPS[kind].value}&limit=100"
+                # An event's task carries the request's step, not a fixed one: no step filter.
+                step = "" if kind in EVENT_KINDS else f"&step={TASK_STEPS[kind].value}"
+                query = f"/v1/tasks?status=open{step}&limit=100"
                 answer = self.call("GET", query + (f"&page={page}" if page else ""), Role.AGENT)
                 for item in answer["items"]:
                     if item["request_id"] == request_id and item["kind"] == kind.value:

@@ -19,6 +19,7 @@ from rich.table import Table
 
 from devstack.runlog import TIMING_LABELS, DayResult, run_json
 from ventas.config import Timing
+from ventas.domain.kpi import ACEPTADO, SIN_SOLICITUDES
 from ventas.domain.schedule import LA_PAZ
 from ventas.domain.tasks import TaskKind
 from ventas.web.views import KIND_LABELS
@@ -239,12 +240,12 @@ def _kpi(console: Console, result: DayResult) -> None:
     ):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for k in result.kpis:
-        style = "green" if k.verdict == "Aceptado" else "yellow"
+        style = {ACEPTADO: "green", SIN_SOLICITUDES: "dim"}.get(k.verdict, "yellow")
         table.add_row(
             k.day,
             str(k.requests),
             str(k.efficient),
-            f"{k.value:.2f} %",
+            "sin solicitudes" if k.value is None else f"{k.value:.2f} %",
             f"> {k.threshold:g} %",
             f"[{style}]{k.verdict}[/]",
         )

@@ -168,7 +168,7 @@ class LocalStack:
     def _create_buckets(self, res: Resolver) -> None:
         s3 = self.client("s3")
         for logical, spec in res.resources("AWS::S3::Bucket").items():
-            name = res.resolve(spec["Properties"])["BucketName"]
+            name = res.resolve(spec["Properties"]["BucketName"])  # the rest may name later buckets
             s3.create_bucket(Bucket=name)
             res.physical[logical] = name
             res.arns[logical] = f"arn:aws:s3:::{name}"

@@ -16,6 +16,8 @@ from typing import Literal
 EfficiencyPolicy = Literal["registered", "installed", "qc_done"]
 
 WHATSAPP_TEMPLATE_LANGUAGE = "es"
+DEFAULT_PHONE_AREAS: Mapping[str, str] = {"ivr": "4"}  # the IVR lines are in Cochabamba
+_AREA_DIGITS = frozenset({"2", "3", "4"})
 # Meta's rules: template names are lower-case letters, digits and "_"; languages as es, es_MX.
 _TEMPLATE_NAME = re.compile(r"[a-z0-9_]{1,512}")
 _TEMPLATE_LANGUAGE = re.compile(r"[a-z]{2,3}(_[A-Z]{2})?")
@@ -58,8 +60,14 @@ class Settings:
     business_open: time = time(8, 30)
     business_close: time = time(18, 30)
     business_days: frozenset[int] = frozenset({0, 1, 2, 3, 4, 5})  # Mon-Sat, America/La_Paz
+    # Channel -> area digit (2, 3 or 4) that completes a 7-digit local landline its leads carry
+    # (VD_PHONE_AREAS, e.g. `ivr=4`): the IVR lines 4200400, 4322205 and 4001515 are in
+    # Cochabamba, so a caller's 4200400 is +59144200400. Other channels get no area: such a
+    # number is refused with a message asking for the area digit (ventas.domain.identity).
+    phone_areas: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_PHONE_AREAS), hash=False)
     efficiency_policy: EfficiencyPolicy = "registered"
     kpi_threshold: float = 95.0
+    personal_data_retention_days: int = 365  # closed requests are anonymised after this
     timing: Timing = field(default_factory=Timing)
 
     def seconds(self, hours: float) -> int:
@@ -107,8 +115,10 @@ class Settings:
             whatsapp_phone_number_id=_env("VD_WHATSAPP_PHONE_NUMBER_ID", "").strip(),
             whatsapp_templates=parse_whatsapp_templates(_env("VD_WHATSAPP_TEMPLATES", "")),
             time_scale=float(_env("VD_TIME_SCALE", "1")),
+            phone_areas=parse_phone_areas(os.environ.get("VD_PHONE_AREAS")),
             efficiency_policy=policy,  # type: ignore[arg-type]
             kpi_threshold=float(_env("VD_KPI_THRESHOLD", "95")),
+            personal_data_retention_days=int(_env("VD_PERSONAL_DATA_RETENTION_DAYS", "365")),
             timing=timing,
         )
 
@@ -132,3 +142,19 @@ def parse_whatsapp_templates(value: str) -> dict[str, tuple[str, str]]:
             raise ValueError(f"VD_WHATSAPP_TEMPLATES: {message!r} is mapped twice")
         templates[message] = (name, language)
     return templates
+
+
+def parse_phone_areas(value: str | None) -> dict[str, str]:
+    """VD_PHONE_AREAS: `channel=area`, comma separated (`ivr=4,web=2`); unset: `ivr=4`; empty: none.
+
+    Raises ValueError at start-up for an area other than 2, 3 or 4 (Bolivia's area digits).
+    """
+    if value is None:
+        return dict(DEFAULT_PHONE_AREAS)
+    areas: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in value.split(","))):
+        channel, equals, area = (part.strip() for part in item.partition("="))
+        if not equals or not channel or area not in _AREA_DIGITS:
+            raise ValueError(f"VD_PHONE_AREAS: expected channel=area with area 2, 3 or 4, got {item!r}")
+        areas[channel] = area
+    return areas

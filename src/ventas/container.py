@@ -28,6 +28,9 @@ from ventas.ports import (
 class DocumentStore(Protocol):
     def put(self, key: str, body: bytes, content_type: str) -> None: ...
 
+    def delete_prefix(self, prefix: str) -> int:
+        """Delete every object under `prefix`, every version of it; returns how many versions."""
+
 
 class SystemClock:
     def now(self) -> datetime:

@@ -125,3 +125,18 @@ class ReportEvent(Event):
 
     report: Literal["kpi", "overdue"]
     day: date | None = None  # kpi only: another day than yesterday (a manual re-run)
+
+
+class RetentionEvent(Event):
+    """The `retention` function's input: the daily schedule's `{"job": "retention"}` (a wider
+    `catch_up_days` for a back-fill), or ops' `{"job": "erase", "requestId": ...}`."""
+
+    job: Literal["retention", "erase"]
+    catch_up_days: int | None = Field(default=None, ge=1, le=800)
+    request_id: RequestId | None = None
+
+    @model_validator(mode="after")
+    def _erase_names_a_request(self) -> RetentionEvent:
+        if (self.job == "erase") != (self.request_id is not None):
+            raise ValueError("requestId va con job erase, y solo con él")
+        return self

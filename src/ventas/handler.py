@@ -34,12 +34,17 @@ class InvalidInput(ValueError):
         )
 
 
-def stage_handler(model: type[M]) -> Callable[[Callable[[Container, M], Any]], LambdaHandler]:
+def stage_handler(
+    model: type[M], validation_context: Callable[[Container], dict[str, Any]] | None = None
+) -> Callable[[Callable[[Container, M], Any]], LambdaHandler]:
+    """`validation_context(deps)`: pydantic context for the event (e.g. the channels' phone areas)."""
+
     def decorate(service: Callable[[Container, M], Any]) -> LambdaHandler:
         @functools.wraps(service)
         def handler(event: dict[str, Any], context: Any) -> Any:
             try:
-                parsed = model.model_validate(event)
+                extra = validation_context(container()) if validation_context else None
+                parsed = model.model_validate(event, context=extra)
             except ValidationError as exc:
                 raise InvalidInput(exc) from None
             inner = getattr(parsed, "event", parsed)

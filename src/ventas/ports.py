@@ -70,7 +70,10 @@ class Installations(Protocol):
 class Notifier(Protocol):
     """Messages to the customer (TMF681 communication message), WhatsApp in production."""
 
-    def send(self, request_id: str, phone: str, template: str, text: str) -> str: ...
+    def send(self, request_id: str, phone: str, template: str, text: str) -> str:
+        """One attempt; returns Meta's message id (wamid). Raises NotifierUnavailable (try again
+        later), WhatsAppRejected / MessageWindowClosed (refused), ValueError (not a recipient).
+        Callers go through `ventas.services.outbound.tell_customer`, never here directly."""
 
 
 class Workflow(Protocol):
@@ -167,6 +170,12 @@ class TaskRepository(Protocol):
 
     def open_for(self, request_id: str) -> list[HumanTask]: ...
 
+    def for_request(self, request_id: str) -> list[HumanTask]:
+        """Every task of a request, whatever its status, oldest first (retention, erasure)."""
+
 
 class Metrics(Protocol):
     def outcome(self, outcome: str, reason: str | None) -> None: ...
+
+    def message_failed(self, template: str, code: str) -> None:
+        """A customer message WhatsApp refused or reported failed (`code`: Meta's error code)."""

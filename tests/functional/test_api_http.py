@@ -13,7 +13,7 @@ import requests
 from devstack.api_server import LocalApi
 from devstack.http_driver import ApiFailure, HttpDriver, document_delivery
 from tests.functional.api_stack import http, served
-from tests.unit.test_api_auth import EXAMPLES, EXPECTED_ROLES
+from tests.unit.test_api_auth import CHANNEL_FOR, EXAMPLES, EXPECTED_ROLES
 from ventas.domain.models import OrderState, Outcome, Step
 from ventas.domain.schedule import local_day
 from ventas.domain.tasks import TaskKind
@@ -42,9 +42,11 @@ def lead(**extra: object) -> dict[str, object]:
     }
 
 
-def status(http: HttpDriver, method: str, path: str, role: Role | None, body: object = None) -> int:
+def status(
+    http: HttpDriver, method: str, path: str, role: Role | None, body: object = None, who: str | None = None
+) -> int:
     try:
-        http.call(method, path, role, body=body)
+        http.call(method, path, role, who if role == Role.CHANNEL else None, body=body)
     except ApiFailure as failure:
         return failure.status
     return 200
@@ -57,7 +59,7 @@ def test_role_matrix_over_http(http: HttpDriver, op_id: str) -> None:
         body = lead()
     assert status(http, method, path, None, body) == 401
     for role in Role:
-        got = status(http, method, path, role, body)
+        got = status(http, method, path, role, body, CHANNEL_FOR.get(op_id))
         assert (got not in (401, 403)) if role in EXPECTED_ROLES[op_id] else (got == 403), (role, got)
 
 
@@ -82,12 +84,11 @@ def test_twenty_concurrent_replays_make_one_request_and_one_execution(http: Http
     keyed = lead()
     key = f"k-{uuid.uuid4().hex}"
     with ThreadPoolExecutor(20) as pool:
-        keyed_ids = list(
-            pool.map(
-                lambda n: http.submit_lead(**{**keyed, "channel_lead_id": f"x-{n}", "idempotency_key": key}), range(20)
-            )
-        )
+        keyed_ids = list(pool.map(lambda _: http.submit_lead(**{**keyed, "idempotency_key": key}), range(20)))
     assert len(set(keyed_ids)) == 1
+    with pytest.raises(ApiFailure) as reused:  # the same key with another body (IETF idempotency-key draft)
+        http.submit_lead(**{**keyed, "channel_lead_id": "other", "idempotency_key": key})
+    assert (reused.value.status, reused.value.code) == (422, "idempotency_key_reused")
     assert set(_today_requests(http)) - before == {ids[0], keyed_ids[0]}
     for request_id in (ids[0], keyed_ids[0]):
         assert http.execution(request_id)["status"] == "RUNNING"  # exactly one execution per request name

@@ -57,3 +57,12 @@ def test_a_second_channel_joins_the_customers_open_request(driver: Driver) -> No
     assert request.joined_leads == ["whatsapp:wa-join"]
     events = [entry.event for entry in driver.stack.deps.requests.history(first)]
     assert events.count("lead_joined") == 1
+
+
+def test_a_local_landline_takes_the_ivr_area_and_is_refused_elsewhere(driver: Driver) -> None:
+    request_id = driver.missed_call("4200400")  # the IVR lines are in Cochabamba (VD_PHONE_AREAS)
+    assert driver.request(request_id).phone == "+59144200400"
+    with pytest.raises(InvokeError) as bad:
+        driver.submit_lead(channel="web", channel_lead_id="web-landline", phone="4200400")
+    assert bad.value.error_type == "InvalidInput"
+    assert "código de área" in json.loads(bad.value.message)["fields"][0]["message"]

@@ -41,8 +41,13 @@ STAGE = _table("RequestsTable", "GetItem", "PutItem") | KEY_WRITES  # read a req
 BACK_OFFICE = _secret("BackOfficeSecret")
 # The access token of customer messages: exactly the functions that send (test_template.SENDERS).
 WHATSAPP = _secret("WhatsAppSecret")
+# Senders of customer messages: a send lease (DeleteItem) and, on a refusal, a contact_customer task.
+CONTACT_TASK = _table("RequestsTable", "DeleteItem") | _table("TasksTable", "GetItem", "PutItem")
+CONTACT_TASK |= _index("TasksTable", "by_request")
 CLOSING = _table("RequestsTable", "GetItem", "PutItem", "DeleteItem") | _table("TasksTable", "GetItem", "PutItem")
 CLOSING |= _index("TasksTable", "by_request") | KEY_WRITES | _secret("PiiKeySecret")
+
+ON_FAILURE = {("sqs:SendMessage", "ScheduledFailuresQueue", "")}
 
 EXPECTED: dict[str, set[Grant]] = {
     "IntakeFunction": _table("RequestsTable", "GetItem", "PutItem", "DeleteItem")
@@ -51,8 +56,9 @@ EXPECTED: dict[str, set[Grant]] = {
     | _secret("PiiKeySecret"),
     "EligibilityFunction": STAGE | BACK_OFFICE,
     "CoverageFunction": STAGE | BACK_OFFICE,
-    "SaleFunction": STAGE | BACK_OFFICE | WHATSAPP,
+    "SaleFunction": STAGE | BACK_OFFICE | WHATSAPP | CONTACT_TASK | _secret("PiiKeySecret"),
     "RequirementsFunction": _table("RequestsTable", "GetItem", "PutItem", "DeleteItem")
+    | CONTACT_TASK
     | KEY_WRITES
     | DOCUMENT_PUT
     | RESUME
@@ -72,7 +78,19 @@ EXPECTED: dict[str, set[Grant]] = {
     "QcFunction": CLOSING,
     "NotifyFunction": CLOSING | WHATSAPP,
     # Reads only: yesterday's requests by day, overdue tasks from the inbox. Metrics are log lines.
-    "KpiFunction": _index("RequestsTable", "by_day") | _index("TasksTable", "inbox") | KEY_READS,
+    # A failed run goes to the scheduled functions' on-failure queue.
+    "KpiFunction": _index("RequestsTable", "by_day") | _index("TasksTable", "inbox") | KEY_READS | ON_FAILURE,
+    # Old requests by day; a request, its customer keys (DeleteItem) and tasks; every version
+    # of its documents.
+    "RetentionFunction": _table("RequestsTable", "GetItem", "PutItem", "DeleteItem")
+    | _index("RequestsTable", "by_day")
+    | _table("TasksTable", "GetItem", "PutItem")
+    | _index("TasksTable", "by_request")
+    | {("s3:ListBucketVersions", "DocumentsBucket", "")}
+    | {(f"s3:{a}", "DocumentsBucket/requests/*", "") for a in ("DeleteObject", "DeleteObjectVersion")}
+    | KEY_WRITES
+    | _secret("PiiKeySecret")
+    | ON_FAILURE,
 }
 API = (
     _table("RequestsTable", "GetItem", "PutItem", "DeleteItem", "Query")  # Query: a request's history

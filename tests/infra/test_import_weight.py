@@ -31,6 +31,7 @@ HEAVY = frozenset(
         "urllib3",
         "yaml",
         "moto",
+        "phonenumbers",  # parsed on first use (ventas.domain.identity)
     }
 )
 # What a handler may load at import beyond the rest, and why.

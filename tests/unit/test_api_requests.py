@@ -43,15 +43,17 @@ def test_a_lead_is_accepted_with_a_status_link_and_starts_one_execution(api: Api
 def test_replays_return_the_same_request_and_never_a_second_execution(api: Api) -> None:
     with ThreadPoolExecutor(20) as pool:
         answers = list(pool.map(lambda _: submit(api, LEAD), range(20)))
-    assert {status for status, _ in answers} == {202}
-    assert len({a["request_id"] for _, a in answers}) == 1
-    assert sum(a["created"] for _, a in answers) == 1
+    assert {status for status, _ in answers} <= {202, 409}  # 409: the first is still being created
+    accepted = [a for status, a in answers if status == 202]
+    assert len({a["request_id"] for a in accepted}) == 1
+    assert sum(a["created"] for a in accepted) == 1
+    assert submit(api, LEAD)[1]["request_id"] == accepted[0]["request_id"]
     assert len(api.deps.workflow.started) == 1  # type: ignore[attr-defined]
 
 
-def test_the_idempotency_key_names_the_request_even_if_the_lead_id_changes(api: Api) -> None:
+def test_the_idempotency_key_names_the_request_of_its_body(api: Api) -> None:
     first = submit(api, {**LEAD, "channel_lead_id": "a-1"}, **{"Idempotency-Key": "retry-0001-abc"})[1]
-    again = submit(api, {**LEAD, "channel_lead_id": "a-2"}, **{"Idempotency-Key": "retry-0001-abc"})[1]
+    again = submit(api, {**LEAD, "channel_lead_id": "a-1"}, **{"Idempotency-Key": "retry-0001-abc"})[1]
     assert again["request_id"] == first["request_id"]
     assert again["created"] is False
     status, bad = submit(api, LEAD, **{"Idempotency-Key": "no spaces!"})
@@ -99,7 +101,7 @@ def test_bad_input_gets_one_error_shape_and_changes_nothing(api: Api) -> None:
     assert unknown[0] == 422
     assert unknown[1]["error"]["code"] == "validation_error"
     assert unknown[1]["error"]["fields"] == [
-        {"field": "coupon", "message": "Extra inputs are not permitted", "type": "extra_forbidden"}
+        {"field": "coupon", "message": "este dato no está admitido", "type": "extra_forbidden"}
     ]
     phone = submit(api, {**LEAD, "phone": "12"})
     assert phone[0] == 422
@@ -133,6 +135,7 @@ def test_search_by_status_step_channel_and_days_with_pages(api: Api) -> None:
             "/v1/requests",
             Role.CHANNEL,
             {"channel": "facebook", "channel_lead_id": "f", "phone": "+59171234699"},
+            who="facebook",
         )
     )
     by_status = body(api.call("GET", "/v1/requests?status=acknowledged&limit=2", Role.SUPERVISOR))

@@ -145,18 +145,32 @@ def test_meta_shapes_several_entries_and_changes_fill_the_checklist_and_resume(a
         value([document("media-1", 1750000001, "CI anverso")]),
     )
     first = body(post(api, payload))
-    assert first == {"recorded": 2, "duplicates": 0, "unknown_senders": 0, "ignored": 1, "statuses": 1}
+    assert first == {
+        "recorded": 2,
+        "unclassified": 0,
+        "duplicates": 0,
+        "unknown_senders": 0,
+        "ignored": 1,  # the status of a message we did not send
+        "kept": 1,  # the text, on the history
+        "number_changes": 0,
+        "malformed": 0,
+        "statuses": 1,
+        "failures": 0,
+    }
     assert documents_of(api, waiting) == [("CI_ANVERSO", "media-1"), ("CI_REVERSO", "media-2")]
     assert api.deps.workflow.answers == []  # type: ignore[attr-defined]  # FACTURA_LUZ still missing
     stored = api.deps.documents.objects  # type: ignore[attr-defined]
     assert stored[f"requests/{waiting}/CI_ANVERSO/media-1"][1] == "application/pdf"
-    last = body(post(api, delivery(value([document("media-3", 1750000003)]))))
+    last = body(post(api, delivery(value([document("media-3", 1750000003, "Factura de luz")]))))
     assert last["recorded"] == 1
     assert api.deps.workflow.answers == [("tok-documents", "success", {})]  # type: ignore[attr-defined]
 
 
 def test_duplicates_out_of_order_and_strangers_are_answered_200_without_double_counting(api: Api, waiting: str) -> None:
-    payload = delivery(value([document("media-9", 1750000009), document("media-8", 1750000008)]), entries=2)
+    payload = delivery(
+        value([document("media-9", 1750000009, "carnet reverso"), document("media-8", 1750000008, "carnet anverso")]),
+        entries=2,
+    )
     answer = body(post(api, payload))
     assert answer["recorded"] == 2
     assert answer["duplicates"] == 2
@@ -167,7 +181,7 @@ def test_duplicates_out_of_order_and_strangers_are_answered_200_without_double_c
     stranger = body(post(api, delivery(value([document("media-x", 1750000010, sender="59170000000")]))))
     assert stranger["unknown_senders"] == 1
     odd = body(post(api, delivery(value([{**TEXT, "type": "sticker", "sticker": {"id": "s"}}]))))
-    assert odd["ignored"] == 1
+    assert odd["kept"] == 1  # on the history, for the agent
     assert len(documents_of(api, waiting)) == 2
 
 

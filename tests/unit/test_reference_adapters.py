@@ -482,3 +482,21 @@ def test_fault_switch_refuses_unknown_systems_and_bad_counts() -> None:
     faults.fail("installations", times=1)
     with pytest.raises(BackOfficeUnavailable):
         LocalInstallations(faults=faults).hand_off("SF-2026-000001", "req-1", HOME)
+
+
+def test_a_flaky_system_fails_about_its_rate_and_heals() -> None:
+    faults = FaultSwitch()
+    faults.fail_rate("gis", 0.2, seed=3)
+    failures = 0
+    for _ in range(1000):
+        try:
+            faults.check("gis")
+        except BackOfficeUnavailable:
+            failures += 1
+    assert 150 < failures < 250  # seeded: the same count every run
+    faults.check("naf")  # other systems are untouched
+    faults.heal("gis")
+    for _ in range(100):
+        faults.check("gis")
+    with pytest.raises(ValueError, match="rate"):
+        faults.fail_rate("gis", 1.0)

@@ -488,6 +488,16 @@ def test_open_for_lists_open_and_claimed_tasks_of_the_request(repos: Repos) -> N
     assert repos.tasks.open_for("r3") == []
 
 
+def test_for_request_lists_every_task_of_the_request_oldest_first(repos: Repos) -> None:
+    repos.tasks.add(task("open", created_at=T0 + 2 * HOUR))
+    repos.tasks.add(task("done", status=TaskStatus.COMPLETED, assignee="ana", created_at=T0))
+    repos.tasks.add(task("gone", status=TaskStatus.EXPIRED, created_at=T0 + HOUR))
+    repos.tasks.add(task("other", request_id="r2"))
+
+    assert ids(repos.tasks.for_request("r1")) == ["done", "gone", "open"]
+    assert repos.tasks.for_request("r3") == []
+
+
 # --- DynamoDB only: the stored layout the SAM template and the docs rely on ---------------
 
 

@@ -52,13 +52,14 @@ def test_replayed_lead_returns_the_same_request(deps: Container) -> None:
     assert len(workflow(deps).started) == 1
 
 
-def test_lead_with_same_ci_from_another_phone_joins_and_binds_that_phone(deps: Container) -> None:
+def test_lead_with_same_ci_from_another_phone_is_held_apart_and_binds_nothing(deps: Container) -> None:
     first = new_request(deps, ci="4567890 CB")
-    joined = intake.submit_lead(
-        deps, lead(channel="facebook", channel_lead_id="f-9", phone="77000001", ci="4567890 CB")
-    )
-    assert (joined.request_id, joined.joined) == (first, True)
-    assert events.open_request_for_phone(deps, "+59177000001") == first
+    held = intake.submit_lead(deps, lead(channel="facebook", channel_lead_id="f-9", phone="77000001", ci="4567890 CB"))
+    assert (held.created, held.joined) == (True, False)
+    assert held.request_id != first
+    assert deps.requests.get(held.request_id).possible_duplicate_of == first
+    assert held.request_id not in workflow(deps).started  # held until an agent verifies identity
+    assert events.open_request_for_phone(deps, "+59177000001") == held.request_id  # never the first request
 
 
 def test_missed_call_starts_with_a_call_back_and_no_identity(deps: Container) -> None:
@@ -139,7 +140,9 @@ def test_documents_tick_the_checklist_and_the_last_one_resumes_the_wait(deps: Co
     stages.request_documents(deps, request_id, token, reminder=False)
     assert deps.requests.get_token(request_id, "documents") == token
 
-    first = events.receive_document(deps, "+59171234567", "m1", "image/jpeg", b"x", T0)  # no label: first missing
+    unsure = events.receive_document(deps, "+59171234567", "m0", "image/jpeg", b"x", T0)  # no label: no guess
+    assert (unsure.status, unsure.missing) == ("unclassified", ("CI_ANVERSO", "CI_REVERSO"))
+    first = events.receive_document(deps, "+59171234567", "m1", "image/jpeg", b"x", T0, "CI_ANVERSO")
     assert (first.status, first.missing) == ("recorded", ("CI_REVERSO",))
     dup = events.receive_document(deps, "+59171234567", "m1", "image/jpeg", b"x", T0)
     assert dup.status == "duplicate"

@@ -328,14 +328,18 @@ def test_a_malformed_template_mapping_fails_at_start_up(value: str, complaint: s
 
 
 def test_every_message_template_a_stage_sends_can_be_mapped() -> None:
-    """The names VD_WHATSAPP_TEMPLATES accepts are exactly those the services pass to `send`."""
+    """The names VD_WHATSAPP_TEMPLATES accepts are exactly those the services pass to
+    `tell_customer`, and only `services.outbound` calls the notifier itself."""
     sent: set[str] = set()
     for path in SERVICES.glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
+            if not isinstance(node, ast.Call):
                 continue
-            if node.func.attr == "send" and ast.unparse(node.func.value).endswith("notifier"):
-                template = node.args[2]  # send(request_id, phone, template, text)
+            if isinstance(node.func, ast.Attribute) and node.func.attr == "send":
+                direct = ast.unparse(node.func.value).endswith("notifier")
+                assert not direct or path.name == "outbound.py", f"{path.name}: send through tell_customer"
+            if isinstance(node.func, ast.Name) and node.func.id == "tell_customer":
+                template = node.args[2]  # tell_customer(deps, request, kind, text)
                 assert isinstance(template, ast.Constant), f"{path.name}: a computed template name"
                 sent.add(template.value)
     assert sent == MESSAGE_TEMPLATES

@@ -7,6 +7,7 @@ import re
 from chalice.app import Blueprint
 
 from chalicelib.http import Call, Reply, deps, route
+from ventas.domain.models import Channel
 from ventas.services import intake
 from ventas.services.intake import IntakeResult
 from ventas.web.errors import ApiError
@@ -38,11 +39,25 @@ def _accepted(result: IntakeResult) -> Reply:
     return Reply(body, headers={"Location": url})
 
 
+def _own_channel(call: Call, channel: Channel) -> None:
+    """A channel is its credential: it hands over leads of its own channel only (403)."""
+    assert call.principal is not None
+    if call.principal.channel != channel.value:
+        raise ApiError(
+            403,
+            "channel_mismatch",
+            f"La clave de acceso corresponde al canal «{call.principal.channel}»: "
+            f"no puede enviar datos del canal «{channel.value}».",
+        )
+
+
 @route(bp, "submitLead")
 def submit_lead(call: Call) -> Reply:
+    _own_channel(call, call.body.channel)
     return _accepted(intake.submit_lead(deps(), call.body, idempotency_key=_idempotency_key(call)))
 
 
 @route(bp, "reportMissedCall")
 def report_missed_call(call: Call) -> Reply:
+    _own_channel(call, Channel.IVR)  # missed calls come from the IVR lines (step 1.2)
     return _accepted(intake.report_missed_call(deps(), call.body, idempotency_key=_idempotency_key(call)))

@@ -22,6 +22,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from ventas.bootstrap import container
 from ventas.container import Container
 from ventas.domain.execution_graph import scrub
+from ventas.domain.identity import PHONE_AREAS
 from ventas.observability import bind_request, logger
 from ventas.web.auth import Authenticator, Principal, authorize
 from ventas.web.config import ApiSettings
@@ -114,7 +115,8 @@ def _body(op: Operation, raw: bytes, mode: str) -> Any:
     try:
         if mode == "json":
             return TypeAdapter(dict[str, Any]).validate_python(document)
-        return TypeAdapter(op.body).validate_python(document)
+        # The context completes a local landline with the area the channel declares (Settings.phone_areas).
+        return TypeAdapter(op.body).validate_python(document, context={PHONE_AREAS: deps().settings.phone_areas})
     except ValidationError as exc:
         raise invalid(exc) from None
 
@@ -153,9 +155,10 @@ def route(bp: Blueprint | Chalice, op_id: str, body: str = "model") -> Callable[
             assert request is not None  # set by Chalice for every HTTP event
             bind_request(params.get("request_id"))
             status = 500
+            principal = None
+            error_code = None
             try:
                 _check_params(params)
-                principal = None
                 if op.roles:
                     principal = authenticator().authenticate(request.headers, request.context or {})
                     authorize(principal, op.roles)
@@ -180,11 +183,20 @@ def route(bp: Blueprint | Chalice, op_id: str, body: str = "model") -> Callable[
                         },
                     )
                     error = ApiError(500, *FRAMEWORK[500])
+                error_code = error.code
                 response = error_response(error)
             status = response.status_code
+            # One line per call, refusals included: who (role, never the credential), what, outcome.
+            caller = ",".join(sorted(principal.roles)) if principal is not None else None
             logger.info(
                 "api call",
-                extra={"operation": op.id, "status": status, "ms": round(1000 * (time.perf_counter() - started), 1)},
+                extra={
+                    "operation": op.id,
+                    "status": status,
+                    "error": error_code,
+                    "caller": caller,
+                    "ms": round(1000 * (time.perf_counter() - started), 1),
+                },
             )
             return response
 

@@ -5,19 +5,42 @@ from __future__ import annotations
 from chalice.app import Blueprint
 
 from chalicelib.http import Call, deps, route
+from ventas.domain.errors import RequestNotFound
 from ventas.domain.execution_graph import ExecutionGraph
-from ventas.services import executions, queries
+from ventas.services import duplicates, executions, queries
 from ventas.web.spec import RedriveView
-from ventas.web.views import RequestDetail, RequestPage, request_detail, request_summary
+from ventas.web.views import RequestDetail, RequestPage, channel_request_view, request_detail, request_summary
 
 bp = Blueprint(__name__)
 
 
 @route(bp, "getRequest")
 def get_request(call: Call) -> RequestDetail:
-    assert call.principal is not None
+    who = call.principal
+    assert who is not None
     request, history = queries.get_request(deps(), call.params["request_id"])
-    return request_detail(request, history, call.principal)
+    if who.channel is not None:
+        # A channel reads only the requests its own leads created; any other is "not found".
+        if request.channel.value != who.channel:
+            raise RequestNotFound(call.params["request_id"])
+        return channel_request_view(request)
+    return request_detail(request, history, who)
+
+
+@route(bp, "listDuplicates")
+def list_duplicates(call: Call) -> RequestPage:
+    assert call.principal is not None
+    held = duplicates.pending(deps(), call.query.limit)
+    return RequestPage(items=[request_summary(r, call.principal) for r in held], next_page=None)
+
+
+@route(bp, "reviewDuplicate")
+def review_duplicate(call: Call) -> RequestDetail:
+    assert call.principal is not None
+    d = deps()
+    body = call.body
+    request = duplicates.review(d, call.params["request_id"], call.principal.subject, body.decision, body.comment)
+    return request_detail(request, d.requests.history(request.request_id), call.principal)
 
 
 @route(bp, "searchRequests")

@@ -122,6 +122,22 @@ class S3DocumentStore:
         # the bucket's default encryption applies the stack's own key (infra/template.yaml).
         self._s3.put_object(Bucket=self._bucket, Key=key, Body=body, ContentType=content_type)
 
+    def delete_prefix(self, prefix: str) -> int:
+        """Every version and delete marker under `prefix` (the bucket is versioned: deleting the
+        current object alone would keep the copy as a noncurrent version). 1,000 keys per call."""
+        deleted = 0
+        pages = self._s3.get_paginator("list_object_versions").paginate(Bucket=self._bucket, Prefix=prefix)
+        for page in pages:
+            versions = [*page.get("Versions", []), *page.get("DeleteMarkers", [])]
+            objects: list[Any] = [{"Key": v["Key"], "VersionId": v["VersionId"]} for v in versions]
+            if not objects:
+                continue
+            answer = self._s3.delete_objects(Bucket=self._bucket, Delete={"Objects": objects, "Quiet": True})
+            if answer.get("Errors"):
+                raise RuntimeError(f"S3 kept {len(answer['Errors'])} versions under {prefix}")
+            deleted += len(objects)
+        return deleted
+
 
 class PowertoolsMetrics:
     """One business metric per outcome (EMF), with the reason code as its only dimension.
@@ -138,3 +154,13 @@ class PowertoolsMetrics:
             name=f"Request_{outcome}", unit=MetricUnit.Count, value=1, namespace=self.namespace
         ) as metric:
             metric.add_dimension(name="reason", value=reason or "none")
+
+    def message_failed(self, template: str, code: str) -> None:
+        """`WhatsAppMessageFailed` by message template and Meta's error code (no phone, no id)."""
+        from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+        with single_metric(
+            name="WhatsAppMessageFailed", unit=MetricUnit.Count, value=1, namespace=self.namespace
+        ) as metric:
+            metric.add_dimension(name="template", value=template)
+            metric.add_dimension(name="meta_code", value=code)

@@ -326,6 +326,14 @@ class DynamoTaskRepository(Table):
         )
         return [_task(i) for i in items], token
 
+    def for_request(self, request_id: str) -> list[HumanTask]:
+        items = self._query_all(
+            IndexName="by_request",
+            KeyConditionExpression="request_id = :rid",
+            ExpressionAttributeValues={":rid": string_attr(request_id)},
+        )
+        return [_task(i) for i in items]
+
     def open_for(self, request_id: str) -> list[HumanTask]:
         items = self._query_all(
             IndexName="by_request",

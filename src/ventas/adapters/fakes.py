@@ -91,10 +91,20 @@ class InMemoryDocuments:
     def put(self, key: str, body: bytes, content_type: str) -> None:
         self.objects[key] = (body, content_type)
 
+    def delete_prefix(self, prefix: str) -> int:
+        gone = [key for key in self.objects if key.startswith(prefix)]
+        for key in gone:
+            del self.objects[key]
+        return len(gone)
+
 
 @dataclass
 class RecordingMetrics:
     outcomes: list[tuple[str, str | None]] = field(default_factory=list)
+    failed_messages: list[tuple[str, str]] = field(default_factory=list)
 
     def outcome(self, outcome: str, reason: str | None) -> None:
         self.outcomes.append((outcome, reason))
+
+    def message_failed(self, template: str, code: str) -> None:
+        self.failed_messages.append((template, code))

@@ -30,7 +30,8 @@ from ventas.adapters.http_client import (
 from ventas.config import Settings
 from ventas.domain.catalogue import CoverageZone, Service
 from ventas.domain.errors import field_errors
-from ventas.domain.models import CI, Document, Location, ReasonCode
+from ventas.domain.identity import CI
+from ventas.domain.models import Document, Location, ReasonCode
 from ventas.ports import Clock, SaleRegistration
 
 T = TypeVar("T")

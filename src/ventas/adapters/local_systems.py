@@ -8,6 +8,7 @@ which also re-exports these so the local back office has one import.
 from __future__ import annotations
 
 import copy
+import random
 import threading
 import uuid
 from collections.abc import Sequence
@@ -35,6 +36,7 @@ class FaultSwitch:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._down: dict[str, int | None] = {}
+        self._rates: dict[str, tuple[float, random.Random]] = {}
 
     def fail(self, system: str, times: int | None = None) -> None:
         _known(system)
@@ -43,25 +45,44 @@ class FaultSwitch:
         with self._lock:
             self._down[system] = times
 
+    def fail_rate(self, system: str, rate: float, seed: int = 0) -> None:
+        """Fail each call with probability `rate` (0 < rate < 1), from a seeded generator, until
+        healed: a flaky system rather than a down one. An outage set by `fail` takes precedence."""
+        _known(system)
+        if not 0 < rate < 1:
+            raise ValueError("rate must be between 0 and 1 (exclusive)")
+        with self._lock:
+            self._rates[system] = (rate, random.Random(seed))
+
     def heal(self, system: str) -> None:
         _known(system)
         with self._lock:
             self._down.pop(system, None)
+            self._rates.pop(system, None)
 
     def heal_all(self) -> None:
         with self._lock:
             self._down.clear()
+            self._rates.clear()
 
     def status(self) -> dict[str, int | None]:
         """Systems down now, with the failures left (None: until healed)."""
         with self._lock:
             return dict(self._down)
 
+    def rates(self) -> dict[str, float]:
+        """Flaky systems and the share of their calls that fail."""
+        with self._lock:
+            return {system: rate for system, (rate, _) in self._rates.items()}
+
     def check(self, system: str) -> None:
         """Called by an adapter at the start of each call: raises while the system is down."""
         with self._lock:
             if system not in self._down:
-                return
+                flaky = self._rates.get(system)
+                if flaky is None or flaky[1].random() >= flaky[0]:
+                    return
+                raise BackOfficeUnavailable(f"{system} no responde")
             left = self._down[system]
             if left is not None:
                 if left <= 1:

@@ -280,6 +280,9 @@ class InMemoryTaskRepository:
         tasks = [t for t in self._all() if t.request_id == request_id and t.status in OPEN_TASK_STATES]
         return sorted(tasks, key=lambda t: iso(t.created_at))
 
+    def for_request(self, request_id: str) -> list[HumanTask]:
+        return sorted((t for t in self._all() if t.request_id == request_id), key=lambda t: iso(t.created_at))
+
     def _all(self) -> list[HumanTask]:
         with self._lock:
             texts = list(self._tasks.values())

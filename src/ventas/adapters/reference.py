@@ -27,7 +27,8 @@ from ventas.adapters.local_systems import (  # re-exported: the local back offic
     SentMessage,
 )
 from ventas.domain.catalogue import CoverageZone, Service
-from ventas.domain.models import CI, ReasonCode
+from ventas.domain.identity import CI
+from ventas.domain.models import ReasonCode
 
 __all__ = [
     "SYSTEMS",

@@ -137,10 +137,12 @@ class CloudApiNotifier:
     tabs or more than four spaces in a row).
 
     `send` makes one attempt and returns the wamid. Meta silent, a timeout, 5xx, 429 or a
-    rate-limit code: `NotifierUnavailable`, which every notifying state of the ASL retries (a
-    stage saves before it sends, so its retry repeats only the message). Any other refusal:
-    `WhatsAppRejected` with Meta's error code. The phone, the text and the wamid (it encodes the
-    recipient's number) reach no log line and no error.
+    rate-limit code: `NotifierUnavailable`, which every notifying state of the ASL retries.
+    Any other refusal: `WhatsAppRejected` with Meta's error code. The phone, the text and the
+    wamid (it encodes the recipient's number) reach no log line and no error. Stages call it
+    through `services.outbound.tell_customer` (once per request and message kind; a refusal
+    becomes a `contact_customer` task); a later `failed` status reaches the webhook
+    (`services.whatsapp`) and is handled the same way.
     """
 
     def __init__(

@@ -1,6 +1,10 @@
 """Errors the workflow reacts to. Their class names are the ASL error names (Lambda errorType)."""
 
+from collections.abc import Mapping
+from typing import Any, get_args
+
 from pydantic import ValidationError
+from pydantic_core.core_schema import ErrorType
 
 
 class VentasError(Exception):
@@ -60,16 +64,109 @@ class WorkflowNotWaiting(VentasError):
     """The workflow behind a task token no longer waits for it (timed out or ended)."""
 
 
+class IdempotencyKeyReused(VentasError):
+    """An Idempotency-Key or channel lead id already used with another body (IETF
+    draft-ietf-httpapi-idempotency-key-header: 422). `field` names which one."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__(field)
+        self.field = field
+
+
+class InvalidValue(VentasError):
+    """A well-formed value the procedure cannot accept (e.g. a missed call in the future): 422
+    on `field`, with a Spanish message."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class RequestInProgress(VentasError):
+    """The first request with this key is still being created (IETF idempotency-key draft: 409)."""
+
+
 class UnknownService(VentasError):
     """The service code is not in the product catalogue (COM-GCM-P01)."""
 
 
+class UnknownRequirement(VentasError):
+    """The requirement code is not one of the request's service requirements (catalogue)."""
+
+
+# pydantic's error types -> a Spanish message for a person (usted); `{name}` reads the error's ctx.
+SPANISH_MESSAGES: dict[str, str] = {
+    "missing": "este dato es obligatorio",
+    "extra_forbidden": "este dato no está admitido",
+    "string_type": "debe ser un texto",
+    "string_too_short": "debe tener al menos {min_length} caracteres",
+    "string_too_long": "debe tener como máximo {max_length} caracteres",
+    "string_pattern_mismatch": "no tiene el formato esperado ({pattern})",
+    "int_type": "debe ser un número entero",
+    "int_parsing": "debe ser un número entero",
+    "int_from_float": "debe ser un número entero",
+    "float_type": "debe ser un número",
+    "float_parsing": "debe ser un número",
+    "finite_number": "debe ser un número finito",
+    "bool_type": "debe ser verdadero o falso (true o false)",
+    "bool_parsing": "debe ser verdadero o falso (true o false)",
+    "enum": "debe ser uno de estos valores: {expected}",
+    "literal_error": "debe ser uno de estos valores: {expected}",
+    "greater_than": "debe ser mayor que {gt}",
+    "greater_than_equal": "debe ser mayor o igual que {ge}",
+    "less_than": "debe ser menor que {lt}",
+    "less_than_equal": "debe ser menor o igual que {le}",
+    "datetime_type": "debe ser una fecha y hora ISO-8601 (ejemplo: 2026-11-30T10:15:00-04:00)",
+    "datetime_parsing": "debe ser una fecha y hora ISO-8601 (ejemplo: 2026-11-30T10:15:00-04:00)",
+    "datetime_from_date_parsing": "debe ser una fecha y hora ISO-8601 (ejemplo: 2026-11-30T10:15:00-04:00)",
+    "timezone_aware": "indique la zona horaria (ejemplo: 2026-11-30T10:15:00-04:00)",
+    "date_type": "debe ser una fecha AAAA-MM-DD",
+    "date_parsing": "debe ser una fecha AAAA-MM-DD",
+    "date_from_datetime_parsing": "debe ser una fecha AAAA-MM-DD",
+    "date_from_datetime_inexact": "debe ser una fecha AAAA-MM-DD, sin hora",
+    "list_type": "debe ser una lista",
+    "too_short": "debe tener al menos {min_length} elementos",
+    "too_long": "debe tener como máximo {max_length} elementos",
+    "dict_type": "debe ser un objeto JSON",
+    "model_type": "debe ser un objeto JSON",
+    "model_attributes_type": "debe ser un objeto JSON",
+    "union_tag_invalid": "el tipo indicado no es válido ({expected_tags})",
+    "union_tag_not_found": "falta el dato que indica el tipo",
+    "json_invalid": "no es un JSON válido",
+    "frozen_instance": "este dato no se puede cambiar",
+}
+GENERIC_MESSAGE = "el valor no es válido"
+_PYDANTIC_TYPES = frozenset(get_args(ErrorType))
+
+
+def spanish_message(err: Mapping[str, Any]) -> str:
+    """The Spanish message for one pydantic error: our own validators' text, else the table."""
+    kind = str(err.get("type", ""))
+    ctx = err.get("ctx") or {}
+    if kind in ("value_error", "assertion_error") and "error" in ctx:
+        return str(ctx["error"])
+    if kind not in SPANISH_MESSAGES and err.get("msg") and kind not in _PYDANTIC_TYPES:
+        return str(err["msg"])  # a PydanticCustomError of ours: already Spanish
+    values = {k: str(v).replace("' or '", "' o '") for k, v in ctx.items()}  # "'a', 'b' or 'c'"
+    if kind == "string_too_short" and values.get("min_length") == "1":
+        return "no puede estar vacío"
+    try:
+        return SPANISH_MESSAGES.get(kind, GENERIC_MESSAGE).format(**values)
+    except (KeyError, IndexError):
+        return GENERIC_MESSAGE
+
+
 def field_errors(exc: ValidationError) -> list[dict[str, str]]:
-    """Field-level detail for systems, from a pydantic error (no input values: they may be personal)."""
-    return [
-        {"field": ".".join(str(p) for p in err["loc"]) or "body", "message": err["msg"], "type": err["type"]}
-        for err in exc.errors()
-    ]
+    """Field-level detail for systems, Spanish messages for people (no input values: they may be
+    personal). A model-level error naming `parameters` in its ctx gives one entry per parameter."""
+    found: list[dict[str, str]] = []
+    for err in exc.errors():
+        message = spanish_message(err)
+        names = (err.get("ctx") or {}).get("parameters")
+        fields = list(names) if isinstance(names, (list, tuple)) and names else None
+        for name in fields or [".".join(str(p) for p in err["loc"]) or "body"]:
+            found.append({"field": str(name), "message": message, "type": err["type"]})
+    return found
 
 
 class ExecutionNotFound(VentasError):

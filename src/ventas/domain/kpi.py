@@ -21,6 +21,8 @@ from ventas.domain.models import Outcome, SaleRequest
 
 ACEPTADO = "Aceptado"
 OBSERVADO = "Observado"
+# A day with no requests has no indicator: 0 / 0 is neither accepted nor observed.
+SIN_SOLICITUDES = "Sin solicitudes"
 
 
 def is_efficient(request: SaleRequest, policy: str) -> bool:
@@ -46,12 +48,16 @@ class KpiReport:
     against: list[str] = field(default_factory=list)  # request ids that count against the KPI
 
     @property
-    def value(self) -> float:
-        return round(100.0 * self.efficient / self.requests, 2) if self.requests else 0.0
+    def value(self) -> float | None:
+        """Percent, 2 decimals; None for a day with no requests (no indicator)."""
+        return round(100.0 * self.efficient / self.requests, 2) if self.requests else None
 
     @property
     def verdict(self) -> str:
-        return ACEPTADO if self.requests and self.value > self.threshold else OBSERVADO
+        """Aceptado above the threshold, else Observado; Sin solicitudes for a day without any."""
+        if self.value is None:
+            return SIN_SOLICITUDES
+        return ACEPTADO if self.value > self.threshold else OBSERVADO
 
 
 def outcome_label(request: SaleRequest) -> str:
@@ -63,7 +69,7 @@ def outcome_label(request: SaleRequest) -> str:
 
 
 def daily_kpi(day: str, requests: Iterable[SaleRequest], policy: str, threshold: float) -> KpiReport:
-    items = list(requests)
+    items = [r for r in requests if r.merged_into is None]  # a lead merged by an agent is not a request
     efficient = [r for r in items if is_efficient(r, policy)]
     ids = {r.request_id for r in efficient}
     return KpiReport(

@@ -6,41 +6,13 @@ Pure pydantic: no AWS import here. Names follow TM Forum Open APIs where they fi
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-CI_PATTERN = re.compile(
-    r"^(?P<number>\d{5,10})(?:-(?P<complement>[0-9][A-Z]))?(?: ?(?P<ext>LP|CB|SC|OR|PT|CH|TJ|BE|PD))?$"
-)
-PHONE_PATTERN = re.compile(r"^\+591[2-7]\d{6,7}$")
-
-
-def _normalise_ci(value: str) -> str:
-    """Bolivian CI: digits, optional complement (-1A), optional department extension (CB)."""
-    cleaned = " ".join(value.upper().split())
-    match = CI_PATTERN.match(cleaned)
-    if not match:
-        raise ValueError("carnet de identidad no válido (ejemplo: 4567890 CB)")
-    number, complement, ext = match.group("number", "complement", "ext")
-    return number + (f"-{complement}" if complement else "") + (f" {ext}" if ext else "")
-
-
-def _normalise_phone(value: str) -> str:
-    """Phones are E.164. A bare 8-digit Bolivian mobile or 7-digit landline gets +591."""
-    digits = re.sub(r"[\s\-()]", "", value)
-    if not digits.startswith("+"):
-        digits = "+591" + digits.removeprefix("591") if len(digits) in (7, 8, 10, 11) else digits
-    if not PHONE_PATTERN.match(digits):
-        raise ValueError("número de teléfono no válido (ejemplo: +59171234567)")
-    return digits
-
-
-CI = Annotated[str, AfterValidator(_normalise_ci)]
-Phone = Annotated[str, AfterValidator(_normalise_phone)]
+from ventas.domain.identity import CI, IvrPhone, Phone  # identity formats: ventas.domain.identity
 
 
 class Strict(BaseModel):
@@ -95,8 +67,9 @@ class Step(StrEnum):
     SALE = "10"
     CONFIRMATION = "11"
     INSTALLATION = "12"
-    QC = "13"
-    CLOSED = "13.1"
+    QC = "13"  # the QC call is scheduled (the workflow's Wait state)
+    QC_CALL = "13.1"  # an agent calls the customer, "concluyendo el procedimiento"
+    CLOSED = "13.1"  # alias of QC_CALL: a sold request ends at 13.1
     REJECTION = "14"
 
 
@@ -194,9 +167,9 @@ class Lead(Strict):
 class MissedCall(Strict):
     """The IVR reports a lost call (step 1.2)."""
 
-    caller: Phone
+    caller: IvrPhone
     line: IvrLine
-    called_at: datetime
+    called_at: AwareDatetime  # with its offset (La Paz -04:00); not in the future (services.intake)
 
 
 class Document(BaseModel):
@@ -242,6 +215,11 @@ class SaleRequest(BaseModel):
     reason: Reason | None = None
     manual_reviews: int = 0
     joined_leads: list[str] = Field(default_factory=list)
+    anonymised_at: datetime | None = None  # personal data removed (ventas.domain.privacy)
+    # Contact binding (docs/architecture.md): a lead whose CI matches another open request is
+    # its own request, held until an agent verifies identity and keeps it apart or merges it.
+    possible_duplicate_of: str | None = None
+    merged_into: str | None = None
     version: int = 0  # optimistic concurrency: each save requires the version it read
 
     @property

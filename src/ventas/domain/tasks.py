@@ -1,6 +1,10 @@
 """Human tasks: the steps an Agente de Ventas Digitales works from the inbox.
 
-A task keeps the Step Functions task token server side; it is never serialised to a person.
+Most tasks are opened by the workflow and keep its Step Functions task token server side (it is
+never serialised to a person); completing one resumes the workflow. Two kinds are opened by an
+event instead and have no token (`EVENT_KINDS`): reaching a customer whom WhatsApp could not
+reach, and classifying a document the product could not file. Completing one records the result
+on the request (and, for a document, may complete the checklist); no workflow waits on it.
 """
 
 from __future__ import annotations
@@ -11,7 +15,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from ventas.domain.models import CI, Location, ReasonCode, Step, Strict
+from ventas.domain.identity import CI
+from ventas.domain.models import Location, ReasonCode, Step, Strict
 
 
 class TaskKind(StrEnum):
@@ -20,7 +25,13 @@ class TaskKind(StrEnum):
     LOCATION = "location"  # 5
     MANUAL_REVIEW = "manual_review"  # a back office stayed down after the retries
     INSTALLATION_FOLLOW_UP = "installation_follow_up"  # 12, when the installation is overdue
-    QC_CALL = "qc_call"  # 13, 13.1
+    QC_CALL = "qc_call"  # 13.1 (after the Wait of step 13)
+    CONTACT_CUSTOMER = "contact_customer"  # WhatsApp refused or failed a message: call the customer
+    DOCUMENT_REVIEW = "document_review"  # 9: a document the product could not file by its caption
+
+
+# Opened by an event (a WhatsApp status, a refused send, a document), not by a workflow wait: no token.
+EVENT_KINDS = frozenset({TaskKind.CONTACT_CUSTOMER, TaskKind.DOCUMENT_REVIEW})
 
 
 class TaskStatus(StrEnum):
@@ -36,7 +47,9 @@ TASK_STEPS: dict[TaskKind, Step] = {
     TaskKind.LOCATION: Step.LOCATION,
     TaskKind.MANUAL_REVIEW: Step.SALE,
     TaskKind.INSTALLATION_FOLLOW_UP: Step.INSTALLATION,
-    TaskKind.QC_CALL: Step.QC,
+    TaskKind.QC_CALL: Step.QC_CALL,  # 13.1, as the workflow's QcCall state
+    TaskKind.CONTACT_CUSTOMER: Step.REQUIREMENTS,  # nominal: the task carries the request's step
+    TaskKind.DOCUMENT_REVIEW: Step.DOCUMENTS,
 }
 
 INSTRUCTIONS: dict[TaskKind, str] = {
@@ -60,6 +73,16 @@ INSTRUCTIONS: dict[TaskKind, str] = {
     TaskKind.QC_CALL: (
         "Llame al cliente para verificar su satisfacción con el servicio instalado (paso 13.1) "
         "y registre la calificación de 1 a 5 con un comentario."
+    ),
+    TaskKind.CONTACT_CUSTOMER: (
+        "WhatsApp no pudo entregar un mensaje al cliente (vea el motivo en el contexto). "
+        "Llámelo por teléfono en horario de atención, dígale lo que el mensaje decía "
+        "(por ejemplo, los requisitos que debe enviar) y confirme su número de WhatsApp. "
+        "Registre si logró comunicarse y un comentario."
+    ),
+    TaskKind.DOCUMENT_REVIEW: (
+        "El cliente envió un documento por WhatsApp que no pudimos identificar por su descripción (paso 9). "
+        "Revise el documento e indique a qué requisito corresponde."
     ),
 }
 
@@ -88,6 +111,15 @@ PROTOCOL: dict[TaskKind, list[str]] = {
         "Del 1 al 5, ¿cómo calificaría la atención y la instalación?",
         "Muchas gracias por su tiempo, que tenga un buen día.",
     ],
+    TaskKind.CONTACT_CUSTOMER: [
+        _GREETING,
+        _INTRO,
+        "Le llamamos porque no pudimos hacerle llegar nuestro mensaje por WhatsApp.",
+        "¿Nos confirma su número de WhatsApp? Le explico lo que necesitamos para continuar con su solicitud.",
+        _EXPLORE,
+        _CONFIRM,
+    ],
+    TaskKind.DOCUMENT_REVIEW: [],
 }
 
 
@@ -104,7 +136,12 @@ class HumanTask(BaseModel):
     result: dict[str, object] | None = None
     attempt: int = 1  # >1 when the same wait opened again (escalated)
     context: dict[str, str] = Field(default_factory=dict)  # e.g. which stage failed
-    token: str = Field(repr=False)  # Step Functions task token: server side only
+    token: str | None = Field(default=None, repr=False)  # Step Functions task token: server side only
+
+    @property
+    def waited_on(self) -> bool:
+        """True when a workflow waits on this task's token (every kind but `EVENT_KINDS`)."""
+        return self.token is not None
 
     @property
     def instructions(self) -> str:
@@ -117,14 +154,20 @@ class HumanTask(BaseModel):
 
 # --- completion bodies, validated per kind -------------------------------------------------
 
+# Each body names its task kind (the OpenAPI discriminator). Optional: the task's own kind is
+# the default, and a body naming another kind is refused (422 on `kind`).
+KIND_FIELD = "the task's kind (discriminator); optional, must match the task"
+
 
 class IdentificationResult(Strict):
+    kind: Literal[TaskKind.IDENTIFICATION] = Field(TaskKind.IDENTIFICATION, description=KIND_FIELD)
     ci: CI
     service_code: str = Field(min_length=2, max_length=40, pattern=r"^[A-Z0-9_]+$")
     name: str | None = Field(default=None, min_length=2, max_length=120)
 
 
 class CallBackResult(Strict):
+    kind: Literal[TaskKind.CALL_BACK] = Field(TaskKind.CALL_BACK, description=KIND_FIELD)
     reached: bool
     ci: CI | None = None
     service_code: str | None = Field(default=None, min_length=2, max_length=40, pattern=r"^[A-Z0-9_]+$")
@@ -138,24 +181,43 @@ class CallBackResult(Strict):
 
 
 class LocationResult(Strict):
+    kind: Literal[TaskKind.LOCATION] = Field(TaskKind.LOCATION, description=KIND_FIELD)
     location: Location
 
 
 class ManualReviewResult(Strict):
+    kind: Literal[TaskKind.MANUAL_REVIEW] = Field(TaskKind.MANUAL_REVIEW, description=KIND_FIELD)
     decision: Literal["retry", "reject"]
     reason: ReasonCode | None = None
     comment: str | None = Field(default=None, max_length=500)
 
 
 class InstallationFollowUpResult(Strict):
+    kind: Literal[TaskKind.INSTALLATION_FOLLOW_UP] = Field(TaskKind.INSTALLATION_FOLLOW_UP, description=KIND_FIELD)
     installed: bool
     installed_at: datetime | None = None
     comment: str | None = Field(default=None, max_length=500)
 
 
 class QcResult(Strict):
+    kind: Literal[TaskKind.QC_CALL] = Field(TaskKind.QC_CALL, description=KIND_FIELD)
     satisfaction: int = Field(ge=1, le=5)
     comment: str = Field(min_length=1, max_length=500)
+
+
+class ContactCustomerResult(Strict):
+    """Whether the agent reached the customer by phone; the comment stays on the task."""
+
+    kind: Literal[TaskKind.CONTACT_CUSTOMER] = Field(TaskKind.CONTACT_CUSTOMER, description=KIND_FIELD)
+    reached: bool
+    comment: str = Field(min_length=1, max_length=500)
+
+
+class DocumentReviewResult(Strict):
+    """The requirement (catalogue code, e.g. CI_REVERSO) the reviewed document fulfils."""
+
+    kind: Literal[TaskKind.DOCUMENT_REVIEW] = Field(TaskKind.DOCUMENT_REVIEW, description=KIND_FIELD)
+    requirement: str = Field(min_length=2, max_length=40, pattern=r"^[A-Z0-9_]+$")
 
 
 RESULT_MODELS: dict[TaskKind, type[Strict]] = {
@@ -165,4 +227,6 @@ RESULT_MODELS: dict[TaskKind, type[Strict]] = {
     TaskKind.MANUAL_REVIEW: ManualReviewResult,
     TaskKind.INSTALLATION_FOLLOW_UP: InstallationFollowUpResult,
     TaskKind.QC_CALL: QcResult,
+    TaskKind.CONTACT_CUSTOMER: ContactCustomerResult,
+    TaskKind.DOCUMENT_REVIEW: DocumentReviewResult,
 }

@@ -5,7 +5,8 @@ from __future__ import annotations
 from ventas.container import Container
 from ventas.domain import messages
 from ventas.domain.models import OrderState, Outcome, Reason, ReasonCode, SaleRequest, Step
-from ventas.domain.tasks import TaskStatus
+from ventas.domain.tasks import TaskKind, TaskStatus
+from ventas.services.outbound import tell_customer
 from ventas.services.stages import advance
 
 # ASL error name (from a Catch) -> why the request was abandoned.
@@ -22,6 +23,8 @@ def _finish(deps: Container, request: SaleRequest, status: OrderState, outcome: 
     request.status = status
     request.outcome = outcome
     for task in deps.tasks.open_for(request.request_id):
+        if task.kind == TaskKind.CONTACT_CUSTOMER:
+            continue  # the customer still has to hear it, whatever the end (services.event_tasks)
         expired = task.model_copy(update={"status": TaskStatus.EXPIRED, "completed_at": now})
         deps.tasks.transition(expired, task.status)
     for kind, value in (("phone", request.phone), ("ci", request.ci)):
@@ -40,7 +43,7 @@ def reject(deps: Container, request_id: str) -> dict[str, str]:
     request = deps.requests.get(request_id)
     if request.outcome is None:
         request.reason = request.reason or Reason.of(ReasonCode.MANUAL_REJECTION)
-        deps.notifier.send(request_id, request.phone, "rejection", messages.rejection(request.reason))
+        tell_customer(deps, request, "rejection", messages.rejection(request.reason))
     return _finish(deps, request, OrderState.REJECTED, Outcome.REJECTED, Step.REJECTION)
 
 
@@ -56,7 +59,7 @@ def abandon(deps: Container, request_id: str, error: str) -> dict[str, str]:
                 else ReasonCode.CUSTOMER_UNREACHABLE
             )
         request.reason = Reason.of(code)
-        deps.notifier.send(request_id, request.phone, "abandonment", messages.abandonment(request.reason))
+        tell_customer(deps, request, "abandonment", messages.abandonment(request.reason))
     return _finish(deps, request, OrderState.CANCELLED, Outcome.ABANDONED, request.step)
 
 

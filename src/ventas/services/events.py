@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ventas.container import Container
-from ventas.domain.errors import RequestNotFound, WorkflowNotWaiting
-from ventas.domain.models import Document, Step
+from ventas.domain.catalogue import UNCLASSIFIED
+from ventas.domain.errors import RequestNotFound, UnknownRequirement, WorkflowNotWaiting
+from ventas.domain.models import Document, HistoryEntry, Step
 from ventas.observability import logger
 from ventas.services.concurrency import retry_on_conflict
 from ventas.services.stages import advance, missing_requirements, qc_wait_until, service_of
@@ -16,7 +17,7 @@ from ventas.services.stages import advance, missing_requirements, qc_wait_until,
 @dataclass(frozen=True)
 class DocumentReceipt:
     request_id: str | None
-    status: str  # recorded | duplicate | complete | unknown_sender | not_expected
+    status: str  # recorded | unclassified | duplicate | complete | unknown_sender | not_expected
     missing: tuple[str, ...] = ()
 
 
@@ -37,7 +38,9 @@ def receive_document(
     """Step 9: store one document, tick the checklist, resume the workflow when complete.
 
     Duplicate deliveries (same media id) are recorded once; the token is read after the save,
-    so either this event or the workflow's own check sees the complete checklist.
+    so either this event or the workflow's own check sees the complete checklist. `requirement`
+    is what the caption named (`catalogue.classify`); without one (or one the service does not
+    need) the document goes to the `UNCLASSIFIED` slot for an agent, never to a guessed slot.
     """
     request_id = open_request_for_phone(deps, phone)
     if request_id is None:
@@ -51,7 +54,7 @@ def receive_document(
         missing = missing_requirements(service, request)
         if not missing:
             return DocumentReceipt(request_id, "not_expected")
-        slot = requirement if requirement in missing else missing[0]
+        slot = requirement if service.requirement(requirement or "") else UNCLASSIFIED
         key = f"requests/{request_id}/{slot}/{media_id}"
         deps.documents.put(key, body, mime_type)  # same key on a retry: idempotent
         request.documents.append(
@@ -59,6 +62,41 @@ def receive_document(
         )
         missing = missing_requirements(service, request)
         advance(deps, request, Step.DOCUMENTS, "document_received", requirement=slot, missing=missing)
+        status = "unclassified" if slot == UNCLASSIFIED else "recorded" if missing else "complete"
+        return DocumentReceipt(request_id, status, tuple(missing))
+
+    receipt = retry_on_conflict(record)
+    if receipt.status == "complete":
+        _resume(deps, request_id, "documents", {})
+    return receipt
+
+
+def classify_document(deps: Container, request_id: str, media_id: str, requirement: str) -> DocumentReceipt:
+    """An agent files an `UNCLASSIFIED` document under a requirement of the request's service;
+    the checklist is evaluated again and the workflow resumes when it is complete.
+
+    Raises UnknownRequirement (nothing changed) for a code the service does not need. Filing a
+    document already filed under the same requirement is a duplicate (a retried completion).
+    """
+
+    def record() -> DocumentReceipt:
+        request = deps.requests.get(request_id)
+        service = service_of(deps, request)
+        if service.requirement(requirement) is None:
+            raise UnknownRequirement(requirement)
+        document = next((d for d in request.documents if d.media_id == media_id), None)
+        if document is None or document.requirement != UNCLASSIFIED:
+            return DocumentReceipt(request_id, "duplicate", tuple(missing_requirements(service, request)))
+        document.requirement = requirement
+        missing = missing_requirements(service, request)
+        detail = {"requirement": requirement, "media_id": media_id, "missing": missing}
+        if request.step in (Step.REQUIREMENTS, Step.DOCUMENTS):
+            advance(deps, request, Step.DOCUMENTS, "document_classified", **detail)
+        else:  # the request moved on meanwhile: recorded where it stands
+            request.updated_at = deps.clock.now()
+            deps.requests.save(request)
+            entry = HistoryEntry(at=request.updated_at, step=request.step, event="document_classified", detail=detail)
+            deps.requests.append_history(request_id, entry)
         return DocumentReceipt(request_id, "recorded" if missing else "complete", tuple(missing))
 
     receipt = retry_on_conflict(record)

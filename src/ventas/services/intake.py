@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import json
 import secrets
-import time
 from dataclasses import dataclass
+from datetime import timedelta
 
 from ventas.container import Container
-from ventas.domain.errors import RequestNotFound, UnknownService
+from ventas.domain.errors import (
+    IdempotencyKeyReused,
+    InvalidValue,
+    RequestInProgress,
+    RequestNotFound,
+    UnknownService,
+)
 from ventas.domain.models import Channel, HistoryEntry, Lead, MissedCall, SaleRequest, Step
 from ventas.domain.schedule import local_day
 from ventas.observability import logger
 from ventas.services.concurrency import retry_on_conflict
 
-SETTLE_SECONDS = 3.0
+CLOCK_SKEW = timedelta(minutes=2)  # the IVR's clock may run a little ahead of ours
 
 
 @dataclass(frozen=True)
@@ -35,52 +42,85 @@ def _customer_keys(deps: Container, lead: Lead) -> list[str]:
     return keys
 
 
-def _join_open_request(deps: Container, lead: Lead, candidate: str) -> str | None:
-    """Claim the customer's keys for `candidate`; if one is held by an open request, join it.
+def _claim_open(deps: Container, key: str, candidate: str) -> str:
+    """Claim an `open#` customer key for `candidate`; a key left by a closed request is taken over.
 
-    When a lead joins (say, by CI from a new phone), its other keys are bound to the open
-    request too, so that phone's WhatsApp documents find the request.
+    Returns the request holding the key (`candidate` when this call holds it).
+    """
+    bound = deps.requests.claim_key(key, candidate)
+    if bound == candidate:
+        return candidate
+    try:
+        holder: SaleRequest | None = deps.requests.get(bound)
+    except RequestNotFound:
+        holder = None  # still being created: it holds the key
+    if holder is not None and not holder.is_open:
+        deps.requests.release_key(key, bound)
+        return deps.requests.claim_key(key, candidate)
+    return bound
+
+
+def _place_lead(deps: Container, lead: Lead, candidate: str) -> tuple[str | None, str | None]:
+    """Where a lead goes: (open request it joins, open request it may duplicate).
+
+    Contact binding (issue 9): a lead joins an open request only from that request's own
+    contact, the same phone. A CI is not a secret: a lead whose CI matches another phone's open
+    request becomes its own request, flagged as a possible duplicate of that one. No key of a
+    lead is ever bound to someone else's request here (an agent's merge does that).
+    """
+    phone_key = f"open#{deps.customer_key('phone', lead.phone)}"
+    holder = _claim_open(deps, phone_key, candidate)
+    if holder != candidate:
+        return holder, None
+    if lead.ci:
+        ci_holder = _claim_open(deps, f"open#{deps.customer_key('ci', lead.ci)}", candidate)
+        if ci_holder != candidate:
+            return None, ci_holder
+    return None, None
+
+
+def body_fingerprint(deps: Container, lead: Lead, missed_call: bool) -> str:
+    """Keyed hash of the canonical body (the validated lead: phone in E.164, canonical CI), so
+    the same lead written two ways is one body; keyed, as the body holds a phone."""
+    canonical = json.dumps(
+        {"lead": lead.model_dump(mode="json"), "missed_call": missed_call}, sort_keys=True, separators=(",", ":")
+    )
+    return deps.customer_key("body", canonical).split("#", 1)[1]
+
+
+def _binding(request_id: str, fingerprint: str) -> str:
+    """What a lead key is bound to: the request id and the fingerprint of the body that took it."""
+    return f"{request_id}@{fingerprint}"
+
+
+def _unbind(value: str) -> tuple[str, str | None]:
+    request_id, _, fingerprint = value.partition("@")
+    return request_id, fingerprint or None  # keys bound before fingerprints: no body to compare
+
+
+def _claim_lead(deps: Container, keys: list[str], mine: str) -> tuple[str, list[str]]:
+    """Bind the lead's keys (Idempotency-Key first, then channel + lead id) to `mine`, a binding.
+
+    Returns the binding the lead belongs to and the keys this call bound. A key already bound
+    with the same body means a replay: the keys this call took are moved to that binding. A
+    key bound with another body raises IdempotencyKeyReused (IETF idempotency-key draft: 422),
+    after giving back the keys this call took.
     """
     claimed: list[str] = []
-    keys = _customer_keys(deps, lead)
+    fingerprint = _unbind(mine)[1]
     for key in keys:
-        bound = deps.requests.claim_key(f"open#{key}", candidate)
-        if bound == candidate:
+        bound = deps.requests.claim_key(key, mine)
+        if bound == mine:
             claimed.append(key)
             continue
-        try:
-            holder = deps.requests.get(bound)
-        except RequestNotFound:
-            holder = None
-        if holder is not None and not holder.is_open:
-            # A stale key of a closed request: take it over.
-            deps.requests.release_key(f"open#{key}", bound)
-            if deps.requests.claim_key(f"open#{key}", candidate) == candidate:
-                claimed.append(key)
-                continue
-        for own in claimed:
-            deps.requests.release_key(f"open#{own}", candidate)
-        for other in keys:
-            if other != key:
-                deps.requests.claim_key(f"open#{other}", bound)
-        return bound
-    return None
-
-
-def _claim_lead(deps: Container, keys: list[str], candidate: str) -> tuple[str, list[str]]:
-    """Bind the lead's keys (Idempotency-Key first, then channel + lead id) to `candidate`.
-
-    Returns the request the lead belongs to and the keys this call bound. A key already bound
-    means a replay: the keys this call took are moved to the request that key names.
-    """
-    claimed: list[str] = []
-    for key in keys:
-        bound = deps.requests.claim_key(key, candidate)
-        if bound != candidate:
-            _rebind(deps, claimed, candidate, bound)
-            return bound, []
-        claimed.append(key)
-    return candidate, claimed
+        theirs = _unbind(bound)[1]
+        if theirs is not None and theirs != fingerprint:
+            for own in claimed:
+                deps.requests.release_key(own, mine)
+            raise IdempotencyKeyReused("Idempotency-Key" if key.startswith("idem#") else "channel_lead_id")
+        _rebind(deps, claimed, mine, bound)
+        return bound, []
+    return mine, claimed
 
 
 def _rebind(deps: Container, keys: list[str], old: str, new: str) -> None:
@@ -90,25 +130,24 @@ def _rebind(deps: Container, keys: list[str], old: str, new: str) -> None:
 
 
 def _settled(deps: Container, key: str, bound: str) -> str:
-    """A replay's answer: the request its key names once that request exists.
+    """A replay's answer: the request its key names, once that request exists.
 
-    Concurrent deliveries of one lead race for its key; the winner writes the request (or,
-    joining an open request, moves the key there) a few milliseconds later. Bounded wait.
+    A key moves at most once (a lead that joins an open request), so the key is read again
+    once. A request still being written answers RequestInProgress (409: retry shortly), per
+    the IETF idempotency-key draft, instead of holding the caller.
     """
-    deadline = time.monotonic() + SETTLE_SECONDS
-    while True:
+    for _ in range(2):
+        request_id = _unbind(bound)[0]
         try:
-            deps.requests.get(bound)
-            return bound
+            deps.requests.get(request_id)
+            return request_id
         except RequestNotFound:
             pass
         current = deps.requests.lookup_key(key)
-        if current is not None and current != bound:
-            bound = current
-            continue
-        if time.monotonic() > deadline:
-            return bound  # still being written: the id is final all the same
-        time.sleep(0.02)
+        if current is None or current == bound:
+            break
+        bound = current
+    raise RequestInProgress()
 
 
 def submit_lead(
@@ -117,7 +156,11 @@ def submit_lead(
     """Validate, de-duplicate, persist and start the workflow.
 
     Idempotent per channel lead id and, when given, per `idempotency_key` (already scoped to
-    the caller by the API): a replay returns the same request and never starts a second one.
+    the caller by the API): a replay of the same body returns the same request and never starts
+    a second one. Raises IdempotencyKeyReused (another body under a used key), RequestInProgress
+    (the first delivery is still being written), UnknownService. A lead from an open request's
+    own phone joins it; one whose CI matches another phone's open request is created held, as a
+    possible duplicate, its workflow not started (services.duplicates).
     """
     if lead.service_code and deps.catalogue.service(lead.service_code) is None:
         raise UnknownService(lead.service_code)
@@ -126,16 +169,18 @@ def submit_lead(
     keys = [f"lead#{lead.channel.value}#{lead.channel_lead_id}"]
     if idempotency_key:
         keys.insert(0, f"idem#{idempotency_key}")
-    bound, claimed = _claim_lead(deps, keys, candidate)
-    if bound != candidate:
-        bound = _settled(deps, keys[0], bound)
-        logger.info("lead replayed", extra={"request_id": bound})
-        _ensure_started(deps, bound)
-        return IntakeResult(bound, created=False)
+    fingerprint = body_fingerprint(deps, lead, missed_call)
+    mine = _binding(candidate, fingerprint)
+    bound, claimed = _claim_lead(deps, keys, mine)
+    if bound != mine:
+        replayed = _settled(deps, keys[0], bound)
+        logger.info("lead replayed", extra={"request_id": replayed})
+        _ensure_started(deps, replayed)
+        return IntakeResult(replayed, created=False)
 
-    holder = _join_open_request(deps, lead, candidate)
+    holder, duplicate_of = _place_lead(deps, lead, candidate)
     if holder is not None:
-        _rebind(deps, claimed, candidate, holder)  # replays of this lead answer the open request
+        _rebind(deps, claimed, mine, _binding(holder, fingerprint))  # replays answer the open request
         deps.requests.append_history(
             holder,
             HistoryEntry(
@@ -172,8 +217,17 @@ def submit_lead(
         service_code=lead.service_code,
         location=lead.location,
         missed_call=missed_call,
+        possible_duplicate_of=duplicate_of,
     )
-    deps.requests.add(request)
+    try:
+        deps.requests.add(request)
+    except Exception:
+        # Nothing was created: give the keys back, so a retry creates it instead of a 409.
+        for key in claimed:
+            deps.requests.release_key(key, mine)
+        for key in _customer_keys(deps, lead):
+            deps.requests.release_key(f"open#{key}", candidate)
+        raise
     deps.requests.append_history(
         candidate,
         HistoryEntry(
@@ -183,12 +237,38 @@ def submit_lead(
             detail={"channel": lead.channel.value, "missed_call": missed_call},
         ),
     )
-    _start(deps, request)
+    if duplicate_of is not None:
+        _flag_possible_duplicate(deps, request, duplicate_of)
+        return IntakeResult(candidate, created=True)  # the channel is not told of the other request
+    start(deps, request)
     return IntakeResult(candidate, created=True)
 
 
+def _flag_possible_duplicate(deps: Container, request: SaleRequest, other: str) -> None:
+    """Held, not started, until an agent verifies identity (services.duplicates)."""
+    now = request.created_at
+    deps.requests.append_history(
+        request.request_id,
+        HistoryEntry(at=now, step=Step.INTAKE, event="possible_duplicate", detail={"of": other, "match": "ci"}),
+    )
+    deps.requests.append_history(
+        other,
+        HistoryEntry(
+            at=now, step=Step.INTAKE, event="possible_duplicate_lead", detail={"request_id": request.request_id}
+        ),
+    )
+    logger.info("lead held as a possible duplicate", extra={"request_id": request.request_id})
+
+
 def report_missed_call(deps: Container, call: MissedCall, idempotency_key: str | None = None) -> IntakeResult:
-    """Step 1.2: a lost IVR call becomes a request whose first step is a call-back task."""
+    """Step 1.2: a lost IVR call becomes a request whose first step is a call-back task.
+
+    Raises InvalidValue("called_at") for a call later than now (beyond CLOCK_SKEW): nothing is created.
+    """
+    if call.called_at > deps.clock.now() + CLOCK_SKEW:
+        raise InvalidValue(
+            "called_at", "la hora de la llamada perdida está en el futuro: indique cuándo llamó el cliente"
+        )
     caller = deps.customer_key("phone", call.caller).split("#", 1)[1][:12]
     lead = Lead(
         channel=Channel.IVR,
@@ -211,7 +291,8 @@ def execution_input(deps: Container, request: SaleRequest) -> dict[str, object]:
     }
 
 
-def _start(deps: Container, request: SaleRequest) -> None:
+def start(deps: Container, request: SaleRequest) -> None:
+    """StartExecution named after the request id (one execution per request)."""
     deps.workflow.start(request.request_id, execution_input(deps, request))
     logger.info("workflow started", extra={"request_id": request.request_id})
 
@@ -222,9 +303,9 @@ def _ensure_started(deps: Container, request_id: str) -> None:
         request = deps.requests.get(request_id)
     except RequestNotFound:
         return  # the first delivery is still being written
-    if request.step == Step.INTAKE and request.is_open:
+    if request.step == Step.INTAKE and request.is_open and request.possible_duplicate_of is None:
         try:
-            _start(deps, request)
+            start(deps, request)
         except Exception as exc:
             if "ExecutionAlreadyExists" not in type(exc).__name__ + str(exc):
                 raise

@@ -21,6 +21,7 @@ from ventas.domain.models import (
 )
 from ventas.domain.schedule import expected_completion, format_local, next_business_slot
 from ventas.observability import bind_request, logger
+from ventas.services.outbound import tell_customer
 
 # When NAF reports several impediments, the customer hears the one an office must solve first.
 IMPEDIMENT_PRIORITY = (ReasonCode.CENTRAL_DE_RIESGOS, ReasonCode.DEBT, ReasonCode.EQUIPMENT_TO_RETURN)
@@ -147,7 +148,7 @@ def register_sale(deps: Container, request_id: str) -> dict[str, str]:
         expected_completion_date=latest.isoformat(),
     )
     text = messages.sale_done(service, registration.order_id, format_local(earliest)[:10], format_local(latest)[:10])
-    deps.notifier.send(request_id, request.phone, "sale_done", text)
+    tell_customer(deps, request, "sale_done", text)
     return {"orderId": registration.order_id}
 
 
@@ -197,11 +198,7 @@ def request_documents(deps: Container, request_id: str, token: str, reminder: bo
     pending = [r for r in service.requirements if r.code in missing]
     if reminder:
         advance(deps, request, Step.DOCUMENTS, "documents_reminder_sent", missing=missing)
-        deps.notifier.send(
-            request_id, request.phone, "requirements_reminder", messages.requirements_reminder(service, pending)
-        )
+        tell_customer(deps, request, "requirements_reminder", messages.requirements_reminder(service, pending))
     else:
         advance(deps, request, Step.REQUIREMENTS, "requirements_requested", missing=missing)
-        deps.notifier.send(
-            request_id, request.phone, "requirements_request", messages.requirements_request(service, pending)
-        )
+        tell_customer(deps, request, "requirements_request", messages.requirements_request(service, pending))

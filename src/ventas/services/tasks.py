@@ -2,6 +2,7 @@
 
 Completing is a conditional write first (so a task completes once), then SendTaskSuccess or
 SendTaskFailure. A task whose workflow stopped waiting is marked expired and reported as such.
+Tasks opened by an event have no token: `services.event_tasks` records their result instead.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from ventas.domain.tasks import (
     TaskStatus,
 )
 from ventas.observability import logger
+from ventas.services import event_tasks
 from ventas.services.concurrency import retry_on_conflict
 from ventas.services.stages import advance, qc_wait_until
 
@@ -119,6 +121,7 @@ def complete(deps: Container, task_id: str, agent: str, body: dict[str, Any]) ->
         and deps.catalogue.service(result.service_code) is None
     ):
         raise UnknownService(result.service_code)
+    event_tasks.check_result(deps, task, result)
     now = deps.clock.now()
     done = task.model_copy(
         update={
@@ -141,6 +144,9 @@ def complete(deps: Container, task_id: str, agent: str, body: dict[str, Any]) ->
 
 def _apply(deps: Container, task: HumanTask, result: Any, now: datetime) -> None:
     """Record what the agent did on the request, then answer the waiting workflow."""
+    if task.token is None:
+        event_tasks.apply_result(deps, task, result, now)
+        return
     request = deps.requests.get(task.request_id)
     event = f"{task.kind.value}_done"
     if isinstance(result, CallBackResult) and not result.reached:

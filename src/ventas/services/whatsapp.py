@@ -1,43 +1,74 @@
-"""Step 9 from WhatsApp: each document or image a customer sends becomes a requirement document.
+"""The WhatsApp webhook's deliveries, item by item (step 9 and the customer's other signals).
 
-Every message of a delivery is handled on its own and counted: documents recorded (or the one
-that completed the checklist), duplicates (same media id: Meta redelivers), unknown senders (no
-open request for that phone), and ignored messages (text, audio, stickers, ...: the procedure
-needs documents only; their content is not stored, it may be personal). Delivery statuses of
-our own messages are only counted. Messages are taken in timestamp order, so a delivery with
-events out of order still fills the checklist in the customer's order.
+Each message and status of a delivery is validated and handled on its own
+(`ventas.web.whatsapp.split`), and counted in the `DeliveryReport`:
 
-A media download that fails raises `BackOfficeUnavailable`: the webhook answers 503, Meta
-delivers again, and what was already recorded is recognised as a duplicate.
+- a document or image from a customer with an open, identified request: filed under the
+  requirement its caption or file name names (`catalogue.classify`), or, when unsure, in the
+  `UNCLASSIFIED` slot with a `document_review` task for an agent;
+- a system message `user_changed_number`: the open request follows the customer to the new
+  number (phone key re-bound, request's phone updated, `customer_number_changed` on history);
+- any other message (text, location, button or list replies, audio, ...): kept on the
+  request's history for the agent, content included; logs name it by `ref` only;
+- a status of a message the product sent (`outbound.message_for`): `delivered` and `read` go on
+  the history; `failed` too, with Meta's code, as a WARNING, a metric, and a
+  `contact_customer` task; statuses of unknown messages are counted only;
+- a malformed item: counted and logged by `ref`, never costing the others.
+
+Nothing acknowledged is lost: an item that fails for a transient reason (media download, a
+DynamoDB fault) is counted, the others go on, and the delivery ends in `BackOfficeUnavailable`
+(503) so that Meta delivers it again. The retry is harmless: each handled item is marked by a
+keyed hash of its id (`wamsg#`, `wastatus#` keys) and a marked item is a duplicate; documents
+are also recognised by media id, and tasks by their event.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
 from ventas.container import Container
-from ventas.domain.catalogue import Service
-from ventas.domain.models import Phone
+from ventas.domain.catalogue import classify
+from ventas.domain.errors import BackOfficeUnavailable, RequestNotFound, UnknownService
+from ventas.domain.identity import Phone
+from ventas.domain.messages import failure_context
+from ventas.domain.models import HistoryEntry
+from ventas.domain.tasks import TaskKind
 from ventas.observability import logger
+from ventas.services.concurrency import retry_on_conflict
+from ventas.services.event_tasks import open_event_task
 from ventas.services.events import open_request_for_phone, receive_document
+from ventas.services.outbound import message_for
 from ventas.services.stages import service_of
-from ventas.web.whatsapp import WaDelivery, WaMessage
+from ventas.web.whatsapp import WaMessage, WaStatus, ref, split
 
 _phone = TypeAdapter(Phone)
+STATUSES_RECORDED = frozenset({"delivered", "read", "failed"})
+# Permanent faults of one item (too large a media, a request without a known service): counted
+# as malformed, not retried. Anything else is taken as transient: Meta delivers again.
+_PERMANENT = (ValueError, UnknownService, RequestNotFound)
 
 
 @dataclass
 class DeliveryReport:
-    recorded: int = 0
-    duplicates: int = 0
-    unknown_senders: int = 0
-    ignored: int = 0
-    statuses: int = 0
+    recorded: int = 0  # documents filed under a requirement
+    unclassified: int = 0  # documents waiting for an agent to file them
+    duplicates: int = 0  # items handled before (Meta redelivers)
+    unknown_senders: int = 0  # no open request for that phone
+    ignored: int = 0  # nothing to do: not a WhatsApp delivery, other fields, unknown statuses
+    kept: int = 0  # other messages kept on their request's history
+    number_changes: int = 0
+    malformed: int = 0
+    statuses: int = 0  # statuses read
+    failures: int = 0  # failed statuses recorded on their request
+    retry: int = 0  # items that failed for a transient reason
     completed: list[str] = field(default_factory=list)  # requests whose checklist became complete
+
+    def counts(self) -> dict[str, int]:
+        return {k: v for k, v in asdict(self).items() if k not in ("retry", "completed")}
 
 
 def sender_phone(wa_id: str) -> str | None:
@@ -48,74 +79,201 @@ def sender_phone(wa_id: str) -> str | None:
         return None
 
 
-def requirement_hint(service: Service, caption: str | None) -> str | None:
-    """A caption naming a requirement ("CI anverso", "FACTURA_LUZ") files the document there."""
-    if not caption:
-        return None
-    words = re.sub(r"[^A-Z0-9]+", "_", caption.upper()).strip("_")
-    for requirement in service.requirements:
-        label = re.sub(r"[^A-Z0-9]+", "_", requirement.label.upper()).strip("_")
-        if words in (requirement.code, label) or requirement.code in words:
-            return requirement.code
-    return None
-
-
-def process_delivery(deps: Container, delivery: WaDelivery) -> DeliveryReport:
+def process_delivery(deps: Container, document: Any) -> DeliveryReport:
+    """Handle every item of a delivery (parsed JSON); BackOfficeUnavailable when some must be retried."""
     report = DeliveryReport()
-    messages: list[WaMessage] = []
-    for entry in delivery.entry:
-        for change in entry.changes:
-            if change.field != "messages":
-                continue
-            report.statuses += len(change.value.statuses)
-            messages.extend(change.value.messages)
-    for message in sorted(messages, key=lambda m: int(m.timestamp)):
-        _handle(deps, message, report)
-    logger.info(
-        "whatsapp delivery processed",
-        extra={
-            "recorded": report.recorded,
-            "duplicates": report.duplicates,
-            "unknown_senders": report.unknown_senders,
-            "ignored": report.ignored,
-            "statuses": report.statuses,
-        },
-    )
+    found = split(document)
+    if not found.understood:
+        logger.warning("whatsapp delivery not understood")  # signed by Meta: acknowledged, or Meta retries for days
+        report.ignored += 1
+        return report
+    report.ignored += found.other_fields
+    for item_ref, reason in found.malformed:
+        logger.warning("whatsapp item malformed", extra={"message_ref": item_ref, "reason": reason})
+    report.malformed += len(found.malformed)
+    for message in sorted(found.messages, key=lambda m: int(m.timestamp)):
+        _guarded(report, ref(message.id), lambda m=message: _message(deps, m, report))
+    for status in sorted(found.statuses, key=lambda s: int(s.timestamp)):
+        _guarded(report, ref(status.id), lambda s=status: _status(deps, s, report))
+    logger.info("whatsapp delivery processed", extra=report.counts() | {"retry": report.retry})
+    if report.retry:
+        raise BackOfficeUnavailable(f"{report.retry} WhatsApp items could not be processed now: Meta will retry")
     return report
 
 
-def _handle(deps: Container, message: WaMessage, report: DeliveryReport) -> None:
-    media = message.media
-    if media is None:
-        report.ignored += 1
+def _guarded(report: DeliveryReport, item_ref: str, handle: Any) -> None:
+    try:
+        handle()
+    except _PERMANENT as exc:
+        report.malformed += 1
+        logger.warning("whatsapp item not usable", extra={"message_ref": item_ref, "error": type(exc).__name__})
+    except Exception as exc:  # any other fault is transient: Meta retries the delivery
+        report.retry += 1
+        logger.error(
+            "whatsapp item failed, to be retried", extra={"message_ref": item_ref, "error": type(exc).__name__}
+        )
+
+
+# --- messages --------------------------------------------------------------------------------
+
+
+def _message(deps: Container, message: WaMessage, report: DeliveryReport) -> None:
+    seen = deps.customer_key("wamsg", message.id)
+    if deps.requests.lookup_key(seen) is not None:
+        report.duplicates += 1
         return
+    request_id = _handle(deps, message, report)
+    if request_id is not None:
+        deps.requests.claim_key(seen, request_id)  # after the effect: a crash before it means a retry
+
+
+def _handle(deps: Container, message: WaMessage, report: DeliveryReport) -> str | None:
+    """One message's effect; the request it concerned, or None (nothing done)."""
     phone = sender_phone(message.sender)
+    if message.system is not None and message.type == "system" and message.system.type == "user_changed_number":
+        return _number_changed(deps, message, phone, report)
     request_id = open_request_for_phone(deps, phone) if phone else None
     if phone is None or request_id is None:
         report.unknown_senders += 1
-        return
+        return None
+    media = message.media
+    if media is not None:
+        request = deps.requests.get(request_id)
+        if any(d.media_id == media.id for d in request.documents):
+            report.duplicates += 1  # checked before the download: a redelivery costs no Graph call
+            return request_id
+        if request.service_code is not None:
+            hint = classify(service_of(deps, request), media.caption, media.filename)
+            receipt = receive_document(
+                deps,
+                phone,
+                media.id,
+                media.mime_type,
+                deps.media.fetch(media.id),
+                datetime.fromtimestamp(int(message.timestamp), UTC),
+                hint,
+            )
+            if receipt.status in ("recorded", "complete"):
+                report.recorded += 1
+                if receipt.status == "complete":
+                    report.completed.append(request_id)
+                return request_id
+            if receipt.status == "duplicate":
+                report.duplicates += 1
+                return request_id
+            if receipt.status == "unclassified":
+                report.unclassified += 1
+                _review(deps, request_id, media.id, media.mime_type, receipt.missing)
+                return request_id
+            # not_expected (the checklist was complete): kept on the history below
+    _keep(deps, request_id, message)
+    report.kept += 1
+    return request_id
+
+
+def _review(deps: Container, request_id: str, media_id: str, mime_type: str, missing: tuple[str, ...]) -> None:
+    context = {"media_id": media_id, "mime_type": mime_type, "missing": ",".join(missing)}
+    open_event_task(deps, TaskKind.DOCUMENT_REVIEW, request_id, cause=media_id, context=context)
+
+
+def _keep(deps: Container, request_id: str, message: WaMessage) -> None:
+    """On the history for the agent (content included); the logs get the type and a ref only."""
     request = deps.requests.get(request_id)
-    if any(d.media_id == media.id for d in request.documents):
-        report.duplicates += 1  # checked before the download: a redelivery costs no Graph call
+    detail: dict[str, Any] = {"type": message.type, "message_ref": ref(message.id)}
+    if message.media is not None:
+        detail["media_id"] = message.media.id
+    if message.system is not None:
+        detail["system_type"] = message.system.type
+    content = message.content()
+    if content:
+        detail["content"] = content
+    entry = HistoryEntry(at=deps.clock.now(), step=request.step, event="customer_message_received", detail=detail)
+    deps.requests.append_history(request_id, entry)
+    logger.info("customer message kept", extra={"request_id": request_id, "type": message.type})
+
+
+def _open_key(deps: Container, phone: str) -> str:
+    return f"open#{deps.customer_key('phone', phone)}"
+
+
+def _number_changed(deps: Container, message: WaMessage, old: str | None, report: DeliveryReport) -> str | None:
+    """Meta's `user_changed_number`: the open request follows the customer to `system.wa_id`."""
+    new = sender_phone(message.system.wa_id) if message.system and message.system.wa_id else None
+    request_id = open_request_for_phone(deps, old) if old else None
+    if old is None or new is None or request_id is None:
+        moved = open_request_for_phone(deps, new) if new else None
+        if moved is not None:  # the move is done (a redelivery after a crash)
+            report.duplicates += 1
+            return moved
+        report.unknown_senders += 1
+        return None
+    bound = deps.requests.claim_key(_open_key(deps, new), request_id)
+    if bound != request_id:  # the new number has an open request of its own: an agent decides
+        _history(deps, request_id, "customer_number_changed", moved=False, other_request=bound)
+        open_event_task(
+            deps,
+            TaskKind.CONTACT_CUSTOMER,
+            request_id,
+            cause=f"number:{ref(message.id)}",
+            context={"cause": "number_changed", "other_request": bound},
+        )
+        report.number_changes += 1
+        return request_id
+
+    def move() -> None:
+        request = deps.requests.get(request_id)
+        if request.phone == new:
+            return
+        request.phone = new
+        request.updated_at = deps.clock.now()
+        deps.requests.save(request)
+        _history(deps, request_id, "customer_number_changed", moved=True)
+
+    retry_on_conflict(move)
+    deps.requests.release_key(_open_key(deps, old), request_id)
+    logger.info("customer number changed: request follows", extra={"request_id": request_id})
+    report.number_changes += 1
+    return request_id
+
+
+# --- statuses of the messages the product sent -------------------------------------------------
+
+
+def _status(deps: Container, status: WaStatus, report: DeliveryReport) -> None:
+    report.statuses += 1
+    if status.status not in STATUSES_RECORDED:
+        return  # sent, deleted, ...: nothing to record
+    sent = message_for(deps, status.id)
+    if sent is None:
+        report.ignored += 1  # not one of ours (or sent before wamids were kept)
         return
-    if request.service_code is None:  # not identified yet: no checklist to tick
-        report.ignored += 1
-        return
-    hint = requirement_hint(service_of(deps, request), media.caption or media.filename)
-    receipt = receive_document(
-        deps,
-        phone,
-        media.id,
-        media.mime_type,
-        deps.media.fetch(media.id),
-        datetime.fromtimestamp(int(message.timestamp), UTC),
-        hint,
-    )
-    if receipt.status == "duplicate":
+    seen = deps.customer_key("wastatus", f"{status.id}:{status.status}")
+    if deps.requests.lookup_key(seen) is not None:
         report.duplicates += 1
-    elif receipt.status in ("recorded", "complete"):
-        report.recorded += 1
-        if receipt.status == "complete" and receipt.request_id:
-            report.completed.append(receipt.request_id)
-    else:  # not_expected: the checklist was already complete
-        report.ignored += 1
+        return
+    request_id, kind = sent
+    if status.status == "failed":
+        code = str(status.code) if status.code is not None else "none"
+        logger.warning(
+            "whatsapp message failed: an agent will call",
+            extra={"request_id": request_id, "template": kind, "meta_code": status.code},
+        )
+        _history(deps, request_id, "customer_message_failed", template=kind, meta_code=status.code)
+        deps.metrics.message_failed(kind, code)
+        open_event_task(
+            deps,
+            TaskKind.CONTACT_CUSTOMER,
+            request_id,
+            cause=f"failed:{kind}",
+            context=failure_context("message_failed", kind, code),
+        )
+        report.failures += 1
+    else:
+        _history(deps, request_id, f"customer_message_{status.status}", template=kind)
+    deps.requests.claim_key(seen, request_id)
+
+
+def _history(deps: Container, request_id: str, event: str, **detail: object) -> None:
+    request = deps.requests.get(request_id)
+    entry = HistoryEntry(at=deps.clock.now(), step=request.step, event=event, detail=dict(detail))
+    deps.requests.append_history(request_id, entry)

@@ -8,7 +8,10 @@ RS256 tokens and serves its JWKS, so the verification path is the production one
 Channel systems send `x-api-key`. The API knows only SHA-256 digests of the keys
 (`VD_CHANNEL_KEYS`), compared in constant time. In AWS, API Gateway also checks keys and usage
 plans on channel-only routes and then names the key in the request context (`apiKeyId`),
-which is accepted as a channel identity.
+which is accepted as a channel identity through `VD_CHANNEL_KEY_IDS` (key id -> channel).
+
+A channel is its credential (docs/architecture.md, "Channels and their keys"): the key names
+the channel, a lead must be of the key's channel, and a channel reads only its own requests.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ PEOPLE = frozenset({Role.AGENT, Role.SUPERVISOR, Role.OPS})
 class Principal:
     subject: str  # channel system, or the person's user name
     roles: frozenset[Role]
+    channel: str | None = None  # a channel system's channel, from its key (None for people)
 
     @property
     def sees_personal_data(self) -> bool:
@@ -135,7 +139,10 @@ class Authenticator:
 
     def _channel(self, api_key: str, key_id: Any) -> Principal:
         if isinstance(key_id, str) and key_id:
-            return Principal(subject=f"apikey:{key_id}", roles=frozenset({Role.CHANNEL}))
+            channel = self._settings.channel_key_ids.get(key_id)
+            if channel is None:  # checked by API Gateway, but bound to no channel here
+                raise unauthenticated("La clave de acceso del canal no está asociada a ningún canal.")
+            return Principal(subject=channel, roles=frozenset({Role.CHANNEL}), channel=channel)
         digest = key_digest(api_key)
         found = None
         for known, name in self._settings.channel_keys.items():  # every digest: constant time
@@ -143,7 +150,7 @@ class Authenticator:
                 found = name
         if found is None:
             raise unauthenticated("La clave de acceso del canal no es válida.")
-        return Principal(subject=found, roles=frozenset({Role.CHANNEL}))
+        return Principal(subject=found, roles=frozenset({Role.CHANNEL}), channel=found)
 
 
 def authorize(principal: Principal, allowed: Iterable[Role]) -> None:

@@ -15,12 +15,16 @@ from pydantic import BaseModel, ValidationError
 from ventas.domain.errors import (
     BackOfficeUnavailable,
     ExecutionNotFound,
+    IdempotencyKeyReused,
     InvalidQuery,
+    InvalidValue,
     NotRedrivable,
     RedriveUnsupported,
+    RequestInProgress,
     RequestNotFound,
     TaskConflict,
     TaskNotFound,
+    UnknownRequirement,
     UnknownService,
     WorkflowNotWaiting,
     field_errors,
@@ -103,12 +107,39 @@ def from_exception(exc: Exception) -> ApiError | None:
         return ApiError(
             410, "workflow_not_waiting", "El plazo de esta tarea venció: el proceso ya no espera su respuesta."
         )
+    if isinstance(exc, IdempotencyKeyReused):
+        return ApiError(
+            422,
+            "idempotency_key_reused",
+            "Esta clave ya se usó para otra solicitud con datos distintos: use una clave nueva para datos nuevos.",
+            [{"field": exc.field, "message": "ya usado con otros datos", "type": "idempotency_key_reused"}],
+        )
+    if isinstance(exc, RequestInProgress):
+        return ApiError(
+            409,
+            "request_in_progress",
+            "La primera solicitud con esta clave todavía se está registrando. Intente nuevamente en unos segundos.",
+            headers={"Retry-After": "1"},
+        )
     if isinstance(exc, UnknownService):
         return ApiError(
             422,
             "unknown_service",
             "El servicio indicado no existe en el catálogo.",
             [{"field": "service_code", "message": "servicio no encontrado en el catálogo", "type": "unknown_service"}],
+        )
+    if isinstance(exc, UnknownRequirement):
+        return ApiError(
+            422,
+            "unknown_requirement",
+            "El requisito indicado no corresponde al servicio de esta solicitud.",
+            [
+                {
+                    "field": "requirement",
+                    "message": "requisito no previsto para el servicio",
+                    "type": "unknown_requirement",
+                }
+            ],
         )
     if isinstance(exc, NotRedrivable):
         return ApiError(409, "not_redrivable", "Solo se puede reanudar un proceso que falló, venció o fue detenido.")
@@ -124,6 +155,13 @@ def from_exception(exc: Exception) -> ApiError | None:
             "validation_error",
             "Los datos enviados no son válidos: revise los campos indicados.",
             [{"field": exc.field, "message": str(exc), "type": "invalid_query"}],
+        )
+    if isinstance(exc, InvalidValue):
+        return ApiError(
+            422,
+            "validation_error",
+            "Los datos enviados no son válidos: revise los campos indicados.",
+            [{"field": exc.field, "message": str(exc), "type": "invalid_value"}],
         )
     if isinstance(exc, BackOfficeUnavailable):
         return ApiError(503, "unavailable", "Un sistema externo no respondió. Intente nuevamente en unos minutos.")

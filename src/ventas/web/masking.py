@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ventas.domain.models import CI_PATTERN
+from ventas.domain.identity import CI_PATTERN
 
 
 def mask_phone(phone: str | None) -> str | None:
@@ -20,8 +20,8 @@ def mask_ci(ci: str | None) -> str | None:
     match = CI_PATTERN.match(ci)
     if match is None:
         return "*" * len(ci)
-    number, ext = match.group("number"), match.group("ext")
-    return "*" * (len(number) - 2) + number[-2:] + (f" {ext}" if ext else "")
+    foreign, number, ext = match.group("foreign", "number", "ext")
+    return (foreign or "") + "*" * (len(number) - 2) + number[-2:] + (f" {ext}" if ext else "")
 
 
 def personal(value: str | None, kind: str, visible: bool) -> str | None:

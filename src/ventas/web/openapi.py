@@ -17,11 +17,12 @@ STATUS_TEXT = {
     401: "Not authenticated, or a bad signature",
     403: "The caller's role may not do this",
     404: "Not found",
-    409: "Conflict: claimed by another agent, already completed, or not redrivable",
+    409: "Conflict: claimed by another agent, already completed, not redrivable, or the first request with "
+    "this idempotency key is still being created (retry after Retry-After seconds)",
     410: "The workflow no longer waits for this task (timed out)",
     413: "Body too large",
     415: "Body is not JSON",
-    422: "Invalid input, with field details",
+    422: "Invalid input, with field details; or an idempotency key (channel lead id) reused with another body",
     501: "Not implemented in this environment",
     503: "An outside system did not answer; try again",
 }

@@ -10,9 +10,10 @@ import functools
 import operator
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from ventas.domain.execution_graph import ExecutionGraph
 from ventas.domain.models import Channel, Lead, MissedCall, OrderState, Step
@@ -57,10 +58,21 @@ class KpiQuery(Query):
 
     @model_validator(mode="after")
     def _one_form(self) -> KpiQuery:
+        """Conflicting parameters are named, one field error each (`parameters` in the ctx)."""
         if self.day is not None and (self.start or self.end):
-            raise ValueError("indique date, o bien from y to, pero no ambos")
+            given = ["date", *(n for n, v in (("from", self.start), ("to", self.end)) if v is not None)]
+            raise PydanticCustomError(
+                "conflicting_parameters",
+                "los parámetros {names} no se pueden usar juntos: indique date, o bien from y to",
+                {"parameters": tuple(given), "names": ", ".join(given)},
+            )
         if (self.start is None) != (self.end is None):
-            raise ValueError("indique from y to juntos")
+            missing = "to" if self.end is None else "from"
+            raise PydanticCustomError(
+                "missing_parameter",
+                "falta el parámetro {missing}: indique from y to juntos",
+                {"parameters": (missing,), "missing": missing},
+            )
         return self
 
 
@@ -70,6 +82,22 @@ class WebhookVerifyQuery(Query):
     challenge: str = Field(alias="hub.challenge", max_length=200)
 
 
+class DuplicatesQuery(Query):
+    limit: int = Field(25, ge=1, le=100)
+
+
+class DuplicateDecision(BaseModel):
+    """An agent's decision on a request held as a possible duplicate, after verifying identity
+    per protocol (Anexo 1) by calling the number on record of the other request."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+
+    decision: Literal["separate", "merge"] = Field(
+        description="separate: its own request, the workflow starts; merge: the lead joins the other request"
+    )
+    comment: str | None = Field(None, max_length=500)
+
+
 class RedriveView(BaseModel):
     request_id: str
     status: str
@@ -77,11 +105,18 @@ class RedriveView(BaseModel):
 
 
 class WebhookAck(BaseModel):
-    recorded: int
-    duplicates: int
-    unknown_senders: int
-    ignored: int
-    statuses: int
+    """What a delivery came to, item by item (docs/api.md, "WhatsApp webhook")."""
+
+    recorded: int = Field(description="documents filed under a requirement")
+    unclassified: int = Field(description="documents left for an agent to classify (document_review task)")
+    duplicates: int = Field(description="items handled before: Meta redelivered them")
+    unknown_senders: int = Field(description="messages from a number without an open request")
+    ignored: int = Field(description="nothing to do: other fields, statuses of unknown messages, not WhatsApp")
+    kept: int = Field(description="other messages (text, location, replies, ...) kept on the request's history")
+    number_changes: int = Field(description="user_changed_number system messages applied")
+    malformed: int = Field(description="messages or statuses that could not be read: counted, logged by ref")
+    statuses: int = Field(description="statuses read")
+    failures: int = Field(description="failed statuses recorded on their request (contact_customer task)")
 
 
 Auth = Literal["none", "bearer", "api_key", "bearer_or_api_key", "signature", "verify_token"]
@@ -119,8 +154,9 @@ class Operation:
 
 PEOPLE_ERRORS = (401, 403)
 _SUPERVISION = frozenset({Role.SUPERVISOR, Role.OPS})
-# One of the per-kind bodies; which one is checked against the task's kind (services.tasks).
-CompletionBody: Any = functools.reduce(operator.or_, RESULT_MODELS.values())
+# One of the per-kind bodies, told apart by `kind` (the OpenAPI discriminator); the body is
+# validated against the task's own kind (services.tasks), so `kind` may be left out.
+CompletionBody: Any = Annotated[functools.reduce(operator.or_, RESULT_MODELS.values()), Field(discriminator="kind")]
 
 OPERATIONS: tuple[Operation, ...] = (
     Operation("health", "GET", "/v1/health", "No-op liveness probe", response=Health),
@@ -129,12 +165,15 @@ OPERATIONS: tuple[Operation, ...] = (
         "submitLead",
         "POST",
         "/v1/requests",
-        "A channel hands over a lead (steps 1, 1.1, 2); idempotent per channel lead id or Idempotency-Key",
+        (
+            "A channel hands over a lead (steps 1, 1.1, 2); idempotent per channel lead id or Idempotency-Key: "
+            "the same key with another body answers 422, while the first is being created 409"
+        ),
         roles=frozenset({Role.CHANNEL}),
         body=Lead,
         response=Accepted,
         status=202,
-        errors=(400, 401, 403, 413, 415, 422),
+        errors=(400, 401, 403, 409, 413, 415, 422),
         headers={"Idempotency-Key": IDEMPOTENCY_KEY},
     ),
     Operation(
@@ -146,7 +185,7 @@ OPERATIONS: tuple[Operation, ...] = (
         body=MissedCall,
         response=Accepted,
         status=202,
-        errors=(400, 401, 403, 413, 415, 422),
+        errors=(400, 401, 403, 409, 413, 415, 422),
         headers={"Idempotency-Key": IDEMPOTENCY_KEY},
     ),
     Operation(
@@ -167,6 +206,26 @@ OPERATIONS: tuple[Operation, ...] = (
         roles=frozenset({Role.CHANNEL, Role.AGENT, Role.SUPERVISOR, Role.OPS}),
         response=RequestDetail,
         errors=(401, 403, 404),
+    ),
+    Operation(
+        "listDuplicates",
+        "GET",
+        "/v1/duplicates",
+        "Requests held as possible duplicates (a CI matching another phone's open request), oldest first",
+        roles=frozenset({Role.AGENT, Role.SUPERVISOR}),
+        query=DuplicatesQuery,
+        response=RequestPage,
+        errors=(401, 403, 422),
+    ),
+    Operation(
+        "reviewDuplicate",
+        "POST",
+        "/v1/requests/{request_id}/duplicate",
+        "An agent keeps a held request apart (its workflow starts) or merges it into the other request",
+        roles=frozenset({Role.AGENT}),
+        body=DuplicateDecision,
+        response=RequestDetail,
+        errors=(400, 401, 403, 404, 409, 413, 415, 422),
     ),
     Operation(
         "getExecution",
@@ -219,7 +278,8 @@ OPERATIONS: tuple[Operation, ...] = (
         "completeTask",
         "POST",
         "/v1/tasks/{task_id}/complete",
-        "Complete a task; the body depends on the task's kind; the workflow resumes",
+        "Complete a task; the body depends on the task's kind; the workflow resumes "
+        "(contact_customer, document_review: recorded on the request)",
         roles=frozenset({Role.AGENT}),
         body=CompletionBody,
         response=TaskView,
@@ -248,7 +308,8 @@ OPERATIONS: tuple[Operation, ...] = (
         "receiveWebhook",
         "POST",
         "/v1/whatsapp/webhook",
-        "WhatsApp Cloud API deliveries, signed with X-Hub-Signature-256",
+        "WhatsApp Cloud API deliveries, signed with X-Hub-Signature-256; each message and status "
+        "handled on its own; 503 when some must be delivered again",
         body=WaDelivery,
         response=WebhookAck,
         errors=(401, 413, 415, 503),

@@ -31,8 +31,8 @@ STEP_LABELS: dict[Step, str] = {
     Step.SALE: "Registro de la venta (Smartflex)",
     Step.CONFIRMATION: "Confirmación al cliente",
     Step.INSTALLATION: "Seguimiento de la instalación",
-    Step.QC: "Control de calidad",
-    Step.CLOSED: "Procedimiento concluido",
+    Step.QC: "Control de calidad programado",
+    Step.QC_CALL: "Llamada de control de calidad (concluye el procedimiento)",  # also Step.CLOSED
     Step.REJECTION: "Venta no concretada",
 }
 
@@ -43,9 +43,12 @@ KIND_LABELS: dict[TaskKind, str] = {
     TaskKind.MANUAL_REVIEW: "Revisión manual",
     TaskKind.INSTALLATION_FOLLOW_UP: "Seguimiento de instalación",
     TaskKind.QC_CALL: "Llamada de control de calidad",
+    TaskKind.CONTACT_CUSTOMER: "Contactar al cliente por teléfono",
+    TaskKind.DOCUMENT_REVIEW: "Clasificar un documento recibido",
 }
 
-_PERSONAL_DETAIL = frozenset({"ci", "phone", "caller", "name"})
+_PERSONAL_DETAIL = frozenset({"ci", "phone", "caller", "name", "wamid"})  # a wamid encodes the phone
+_CUSTOMER_WORDS = "content"  # what a customer wrote on WhatsApp: shown to agents only
 
 
 def local(at: datetime | None) -> str | None:
@@ -103,6 +106,7 @@ class RequestSummary(BaseModel):
     state: OrderState
     step: StepView
     channel: str
+    channel_lead_id: str = Field(description="the channel's own id of the lead that created the request")
     service_code: str | None
     created_at: datetime
     created_at_local: str | None
@@ -113,7 +117,6 @@ class RequestSummary(BaseModel):
 
 
 class RequestDetail(RequestSummary):
-    channel_lead_id: str
     order_id: str | None = Field(description="Smartflex order (TMF622 externalId)")
     expected_completion_date: datetime | None = Field(description="step 11.1: 2 to 15 days after registration")
     expected_completion_date_local: str | None
@@ -122,6 +125,10 @@ class RequestDetail(RequestSummary):
     satisfaction: int | None
     documents: list[DocumentView]
     joined_leads: list[str]
+    possible_duplicate_of: str | None = Field(
+        None, description="held at intake: its CI matches this open request of another phone (agents verify)"
+    )
+    merged_into: str | None = Field(None, description="cancelled: merged into this request by an agent")
     history: list[HistoryView]
 
 
@@ -146,6 +153,7 @@ class TaskView(BaseModel):
     protocol: list[str] = Field(description="Anexo 1: what the agent says, phase by phase")
     context: dict[str, str]
     service_code: str | None
+    order_id: str | None = Field(description="the request's Smartflex order (TMF622 externalId), once registered")
     customer: CustomerView | None
 
 
@@ -160,8 +168,11 @@ class KpiView(BaseModel):
     threshold: float
     requests: int
     efficient: int
-    value: float = Field(description="efficient sales / requests x 100")
-    verdict: str = Field(description="Aceptado above the threshold, else Observado")
+    value: float | None = Field(description="efficient sales / requests x 100; null for a day with no requests")
+    verdict: str = Field(
+        description="Aceptado above the threshold, else Observado; Sin solicitudes for a day with no requests",
+        examples=["Aceptado", "Observado", "Sin solicitudes"],
+    )
     breakdown: dict[str, int]
     against: list[str] = Field(description="request ids that count against the KPI")
 
@@ -188,6 +199,7 @@ def _summary_fields(request: SaleRequest, who: Principal) -> dict[str, Any]:
         "state": request.status,
         "step": StepView.of(request.step),
         "channel": request.channel.value,
+        "channel_lead_id": request.channel_lead_id,
         "service_code": request.service_code,
         "created_at": request.created_at,
         "created_at_local": local(request.created_at),
@@ -202,8 +214,9 @@ def request_summary(request: SaleRequest, who: Principal) -> RequestSummary:
     return RequestSummary(**_summary_fields(request, who))
 
 
-def history_view(entry: HistoryEntry) -> HistoryView:
-    detail = {k: v for k, v in entry.detail.items() if k not in _PERSONAL_DETAIL}
+def history_view(entry: HistoryEntry, who: Principal | None = None) -> HistoryView:
+    hidden = _PERSONAL_DETAIL if who is not None and who.sees_personal_data else _PERSONAL_DETAIL | {_CUSTOMER_WORDS}
+    detail = {k: v for k, v in entry.detail.items() if k not in hidden}
     return HistoryView(
         at=entry.at, at_local=local(entry.at), step=StepView.of(entry.step), event=entry.event, detail=detail
     )
@@ -212,7 +225,6 @@ def history_view(entry: HistoryEntry) -> HistoryView:
 def request_detail(request: SaleRequest, history: list[HistoryEntry], who: Principal) -> RequestDetail:
     return RequestDetail(
         **_summary_fields(request, who),
-        channel_lead_id=request.channel_lead_id,
         order_id=request.order_id,
         expected_completion_date=request.expected_completion_date,
         expected_completion_date_local=local(request.expected_completion_date),
@@ -230,7 +242,39 @@ def request_detail(request: SaleRequest, history: list[HistoryEntry], who: Princ
             for d in request.documents
         ],
         joined_leads=list(request.joined_leads),
-        history=[history_view(h) for h in history],
+        possible_duplicate_of=request.possible_duplicate_of,
+        merged_into=request.merged_into,
+        history=[history_view(h, who) for h in history],
+    )
+
+
+def channel_request_view(request: SaleRequest) -> RequestDetail:
+    """What a channel system sees of a request its lead created: where it stands, nothing
+    personal (no name, CI, phone, service, reason or documents), nothing of other channels'
+    leads or of other requests (docs/architecture.md, "Channels and their keys")."""
+    return RequestDetail(
+        request_id=request.request_id,
+        href=f"/v1/requests/{request.request_id}",
+        state=request.status,
+        step=StepView.of(request.step),
+        channel=request.channel.value,
+        channel_lead_id=request.channel_lead_id,
+        service_code=None,
+        created_at=request.created_at,
+        created_at_local=local(request.created_at),
+        updated_at=request.updated_at,
+        outcome=request.outcome.value if request.outcome else None,
+        reason=None,
+        customer=CustomerView(name=None, phone=None, ci=None),
+        order_id=None,
+        expected_completion_date=request.expected_completion_date,
+        expected_completion_date_local=local(request.expected_completion_date),
+        installed_at=request.installed_at,
+        qc_at=None,
+        satisfaction=None,
+        documents=[],
+        joined_leads=[],
+        history=[],
     )
 
 
@@ -251,6 +295,7 @@ def task_view(task: HumanTask, request: SaleRequest | None, who: Principal) -> T
         protocol=list(task.protocol),
         context=dict(task.context),
         service_code=request.service_code if request else None,
+        order_id=request.order_id if request else None,
         customer=customer(request, who) if request else None,
     )
 

@@ -1,0 +1,100 @@
+"""Tasks opened by an event, not by a workflow wait (`domain.tasks.EVENT_KINDS`): no task token.
+
+- `contact_customer`: WhatsApp refused a message (synchronously, `services.outbound`) or reported
+  it failed (a webhook status, `services.whatsapp`). An agent calls the customer; completing
+  records whether they were reached on the request's history. One open contact task per request:
+  a second failure while it is open is recorded on the history, and the same task covers it.
+  It is opened, and stays open, after the request ended too: a rejection or an abandonment
+  message that did not arrive still has to reach the customer.
+- `document_review`: a document whose caption did not name a requirement. The agent files it;
+  the checklist is evaluated again and the documents wait resumes when it is complete.
+
+Nothing here resumes or fails a workflow: the request goes on (or keeps waiting) meanwhile.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta
+from typing import Any
+
+from ventas.container import Container
+from ventas.domain.errors import AlreadyExists, UnknownRequirement
+from ventas.domain.models import HistoryEntry
+from ventas.domain.tasks import (
+    EVENT_KINDS,
+    TASK_STEPS,
+    ContactCustomerResult,
+    DocumentReviewResult,
+    HumanTask,
+    TaskKind,
+)
+from ventas.observability import logger
+from ventas.services.events import classify_document
+from ventas.services.stages import service_of
+
+
+def event_task_id(kind: TaskKind, request_id: str, cause: str) -> str:
+    """One task per (kind, request, cause): a replayed event finds its task again."""
+    return "tk-" + hashlib.sha256(f"{kind.value}:{request_id}:{cause}".encode()).hexdigest()[:16]
+
+
+def open_event_task(
+    deps: Container, kind: TaskKind, request_id: str, cause: str, context: dict[str, str]
+) -> HumanTask | None:
+    """Open (once) a tokenless task for a request; None for a document review of an ended request.
+
+    `cause` identifies the event (e.g. a message kind, a media id); `context` is shown to the
+    agent (codes and ids only, never a phone or a CI). Due in one agent shift (Timing).
+    """
+    if kind not in EVENT_KINDS:
+        raise ValueError(f"{kind.value} tasks are opened by the workflow")
+    request = deps.requests.get(request_id)
+    if not request.is_open and kind != TaskKind.CONTACT_CUSTOMER:
+        return None  # a document for an ended request needs nobody; a failed closing message does
+    if kind == TaskKind.CONTACT_CUSTOMER:
+        already = next((t for t in deps.tasks.open_for(request_id) if t.kind == kind), None)
+        if already is not None:
+            return already
+    now = deps.clock.now()
+    task = HumanTask(
+        task_id=event_task_id(kind, request_id, cause),
+        request_id=request_id,
+        kind=kind,
+        step=request.step if kind == TaskKind.CONTACT_CUSTOMER else TASK_STEPS[kind],
+        created_at=now,
+        due_at=now + timedelta(seconds=deps.settings.seconds(deps.settings.timing.agent_task_hours)),
+        context=dict(context),
+    )
+    try:
+        deps.tasks.add(task)
+    except AlreadyExists:
+        return deps.tasks.get(task.task_id)  # a replay of the same event
+    entry = HistoryEntry(
+        at=now, step=request.step, event="task_opened", detail={"task_id": task.task_id, "kind": kind.value}
+    )
+    deps.requests.append_history(request_id, entry)
+    logger.info("event task opened", extra={"request_id": request_id, "kind": kind.value})
+    return task
+
+
+def check_result(deps: Container, task: HumanTask, result: Any) -> None:
+    """Refuse (before the task is completed) a result that cannot apply: UnknownRequirement."""
+    if isinstance(result, DocumentReviewResult):
+        request = deps.requests.get(task.request_id)
+        if service_of(deps, request).requirement(result.requirement) is None:
+            raise UnknownRequirement(result.requirement)
+
+
+def apply_result(deps: Container, task: HumanTask, result: Any, now: datetime) -> None:
+    """Record a completed event task on its request; no workflow is answered."""
+    if isinstance(result, DocumentReviewResult):
+        classify_document(deps, task.request_id, task.context.get("media_id", ""), result.requirement)
+        return
+    if isinstance(result, ContactCustomerResult):
+        request = deps.requests.get(task.request_id)
+        detail = {"task_id": task.task_id, "reached": result.reached}
+        entry = HistoryEntry(at=now, step=request.step, event=f"{task.kind.value}_done", detail=detail)
+        deps.requests.append_history(task.request_id, entry)
+        return
+    raise TypeError(f"not an event task result: {type(result).__name__}")
