@@ -205,3 +205,60 @@ def test_assets_are_served_pinned_and_nothing_else_is(console: Api) -> None:
     assert get(console, "/console/static/htmx-LICENSE.txt").status_code == 200
     for name in ("..%2Fsession.py", "session.py", ".hidden.js", "nope.js"):
         assert get(console, f"/console/static/{name}").status_code == 404, name
+
+
+# Every console route and who may use it (None: no session needed). A new route fails the test
+# until it is listed here, with the roles the server must enforce.
+AGENT, SUPERVISOR, OPS = "agent", "supervisor", "ops"
+EVERYONE = frozenset({AGENT, SUPERVISOR, OPS})
+CONSOLE_ROLES: dict[tuple[str, str], frozenset[str] | None] = {
+    ("/console", "GET"): None,
+    ("/console/signin", "GET"): None,
+    ("/console/signin", "POST"): None,
+    ("/console/auth/callback", "GET"): None,
+    ("/console/static/{name}", "GET"): None,
+    ("/console/signout", "POST"): EVERYONE,
+    ("/console/inbox", "GET"): frozenset({AGENT}),
+    ("/console/inbox/rows", "GET"): frozenset({AGENT}),
+    ("/console/tasks/{task_id}", "GET"): frozenset({AGENT}),
+    ("/console/tasks/{task_id}/claim", "POST"): frozenset({AGENT}),
+    ("/console/tasks/{task_id}/release", "POST"): frozenset({AGENT}),
+    ("/console/tasks/{task_id}/complete", "POST"): frozenset({AGENT}),
+    ("/console/requests/{request_id}", "GET"): EVERYONE,
+    ("/console/requests/{request_id}/solicitud.pdf", "GET"): EVERYONE,
+    ("/console/requests/{request_id}/requisitos.pdf", "GET"): EVERYONE,
+    ("/console/requests/{request_id}/contract", "POST"): frozenset({AGENT}),
+    ("/console/supervisor", "GET"): frozenset({SUPERVISOR}),
+    ("/console/supervisor/export.csv", "GET"): frozenset({SUPERVISOR}),
+    ("/console/ops", "GET"): frozenset({OPS}),
+    ("/console/ops/export.csv", "GET"): frozenset({OPS}),
+    ("/console/ops/requests/{request_id}", "GET"): frozenset({OPS}),
+    ("/console/ops/requests/{request_id}/redrive", "POST"): frozenset({OPS}),
+    ("/console/local", "GET"): EVERYONE,
+    ("/console/local/lead", "POST"): EVERYONE,
+    ("/console/local/whatsapp", "POST"): EVERYONE,
+    ("/console/local/installation", "POST"): EVERYONE,
+}
+SAMPLE = {"{task_id}": "tk-0000000000000000", "{request_id}": "vd-20261130-0000000000", "{name}": "console.css"}
+
+
+def test_every_console_route_enforces_its_roles_on_the_server(console: Api) -> None:
+    from devstack.api_server import load_app
+
+    registered = {(p, m) for p, methods in load_app().routes.items() if p.startswith("/console") for m in methods}
+    assert registered == set(CONSOLE_ROLES)
+    for (path, method), allowed in CONSOLE_ROLES.items():
+        if allowed is None:
+            continue
+        concrete = path
+        for name, value in SAMPLE.items():
+            concrete = concrete.replace(name, value)
+        for role in EVERYONE:
+            token = mint(f"user.{role}", [role])
+            if method == "GET":
+                answer = get(console, concrete, token)
+            else:
+                csrf = session.csrf_token(session.ConsoleSettings(secret=SECRET), token)
+                answer = post(console, concrete, {"csrf": csrf}, token)
+            refused = answer.status_code == 403
+            assert refused == (role not in allowed), (method, path, role, answer.status_code)
