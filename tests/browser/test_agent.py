@@ -90,9 +90,23 @@ def test_an_agent_works_a_missed_call_to_the_qc_call(sign_in: SignIn, http: Http
     agent.goto("/console/local")
     wait_for_row(agent, f"button[data-request='{request_id}']")
     accessible(axe, agent)
-    while agent.locator(f"button[data-request='{request_id}']").count():
+    for _ in range(2):
         agent.locator(f"button[data-request='{request_id}']").first.click()
         expect(agent.locator("#sent")).to_contain_text("registrados 1")
+    # The last one arrives without a caption: an agent looks at it and files it.
+    agent.click(f"button[data-unnamed='{request_id}']")
+    expect(agent.locator("#sent")).to_contain_text("sin clasificar")
+    open_task(agent, request_id, "Clasificar un documento recibido")
+    agent.click("#claim")
+    document = agent.request.get(agent.locator("#document-link").get_attribute("href") or "")
+    assert document.status == 200
+    assert document.body().startswith(b"%PDF")
+    options = agent.locator("#f-requirement option").all_inner_texts()
+    assert options[1:] == ["Factura de luz o agua del domicilio"]  # only what is still missing
+    accessible(axe, agent)
+    agent.select_option("#f-requirement", "FACTURA_LUZ")
+    agent.click("#complete")
+    expect(agent.locator("[role='status']")).to_contain_text("Smartflex")
 
     # Step 12: Instalaciones reports the installation (the local page, through its function).
     agent.goto("/console/local")

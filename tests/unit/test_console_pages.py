@@ -224,6 +224,7 @@ CONSOLE_ROLES: dict[tuple[str, str], frozenset[str] | None] = {
     ("/console/tasks/{task_id}/claim", "POST"): frozenset({AGENT}),
     ("/console/tasks/{task_id}/release", "POST"): frozenset({AGENT}),
     ("/console/tasks/{task_id}/complete", "POST"): frozenset({AGENT}),
+    ("/console/tasks/{task_id}/document", "GET"): frozenset({AGENT}),
     ("/console/requests/{request_id}", "GET"): EVERYONE,
     ("/console/requests/{request_id}/solicitud.pdf", "GET"): EVERYONE,
     ("/console/requests/{request_id}/requisitos.pdf", "GET"): EVERYONE,

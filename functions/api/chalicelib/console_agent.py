@@ -12,11 +12,12 @@ from chalicelib.console_http import Page, page
 from chalicelib.http import deps
 from ventas.console import forms
 from ventas.console.drawings import coverage_map, legend
-from ventas.domain.errors import RequestNotFound, UnknownService
+from ventas.domain.errors import RequestNotFound, UnknownRequirement, UnknownService
 from ventas.domain.models import Step
 from ventas.domain.tasks import TaskKind, TaskStatus
 from ventas.services import paperwork, queries, tasks
 from ventas.web.auth import Role
+from ventas.web.errors import ApiError
 from ventas.web.views import STEP_LABELS, TaskView, request_detail, task_view
 
 bp = Blueprint(__name__)
@@ -74,6 +75,8 @@ def _task_context(call: Page, task_id: str) -> dict[str, Any]:
     received = {doc.requirement for doc in request.documents} if request else set()
     requirements = [(q.label, q.code in received) for q in (service.requirements if service else [])]
     point = (request.location.latitude, request.location.longitude) if request and request.location else None
+    labels = {q.code: q.label for q in (service.requirements if service else [])}
+    pending = [c for c in view.context.get("missing", "").split(",") if c] or list(labels)
     return {
         "task": view,
         "request": request,
@@ -85,6 +88,7 @@ def _task_context(call: Page, task_id: str) -> dict[str, Any]:
         "map": coverage_map(point, call.settings.tiles_url) if view.kind == TaskKind.LOCATION else None,
         "legend": legend(),
         "reasons": forms.REVIEW_REASONS,
+        "review_options": [(code, labels.get(code, code)) for code in pending],
         "mine": view.assignee == call.user,
         "workable": view.status in (TaskStatus.OPEN, TaskStatus.CLAIMED),
         "now": d.clock.now(),
@@ -118,12 +122,13 @@ def complete(call: Page) -> Response:
     body = forms.task_body(task.kind, call.form)
     try:
         done = tasks.complete(deps(), task_id, call.user, body)
-    except (ValidationError, UnknownService) as exc:
-        errors = (
-            forms.spanish_errors(exc)
-            if isinstance(exc, ValidationError)
-            else {"service_code": "El servicio no existe en el catálogo."}
-        )
+    except (ValidationError, UnknownService, UnknownRequirement) as exc:
+        if isinstance(exc, ValidationError):
+            errors = forms.spanish_errors(exc)
+        elif isinstance(exc, UnknownService):
+            errors = {"service_code": "El servicio no existe en el catálogo."}
+        else:
+            errors = {"requirement": "Ese requisito no corresponde al servicio solicitado."}
         ctx = _task_context(call, task_id)
         ctx.update(values=call.form, errors=errors)
         return call.render("task.html", status=422, title=ctx["task"].kind_label, **ctx)
@@ -133,6 +138,23 @@ def complete(call: Page) -> Response:
         task=task_view(done, None, call.principal) if call.principal else None,
         next_text=forms.what_next(task.kind, body if task.kind != TaskKind.CALL_BACK else call.form),
     )
+
+
+VIEWABLE = frozenset({"application/pdf", "image/jpeg", "image/png"})
+
+
+@page(bp, "/console/tasks/{task_id}/document", roles=AGENT)
+def review_document(call: Page) -> Response:
+    """The document a review task is about, as the customer sent it (WhatsApp media)."""
+    task = deps().tasks.get(call.params["task_id"])
+    media_id = task.context.get("media_id")
+    if task.kind != TaskKind.DOCUMENT_REVIEW or not media_id:
+        raise ApiError(404, "not_found", "Esta tarea no tiene un documento.")
+    mime = task.context.get("mime_type", "")
+    response = call.respond(deps().media.fetch(media_id), 200, mime if mime in VIEWABLE else "application/octet-stream")
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["Content-Disposition"] = "inline" if mime in VIEWABLE else "attachment"
+    return response
 
 
 def _request_context(call: Page, request_id: str) -> dict[str, Any]:

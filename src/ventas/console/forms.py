@@ -95,8 +95,14 @@ def task_body(kind: TaskKind, form: dict[str, str]) -> dict[str, Any]:
             "installed_at": _local_datetime(_text(form, "installed_at")),
             "comment": _text(form, "comment"),
         }
-    else:
+    elif kind == TaskKind.QC_CALL:
         body = {"satisfaction": _text(form, "satisfaction"), "comment": _text(form, "comment")}
+    elif kind == TaskKind.CONTACT_CUSTOMER:
+        body = {"reached": form.get("reached", ""), "comment": _text(form, "comment")}
+    elif kind == TaskKind.DOCUMENT_REVIEW:
+        body = {"requirement": _text(form, "requirement")}
+    else:
+        raise ValueError(f"no form for task kind {kind}")
     return {k: v for k, v in body.items() if v is not None and v != ""}
 
 
@@ -125,4 +131,11 @@ def what_next(kind: TaskKind, body: dict[str, Any]) -> str:
         if body.get("installed") == "true":
             return "Queda programada la llamada de control de calidad en horario hábil (paso 13)."
         return "La solicitud se cierra como instalación cancelada."
+    if kind == TaskKind.CONTACT_CUSTOMER:
+        return "El resultado de la llamada queda en el historial de la solicitud; el proceso sigue su curso."
+    if kind == TaskKind.DOCUMENT_REVIEW:
+        return (
+            "El documento se archiva como el requisito elegido. Si con él se completan los requisitos, "
+            "el sistema registra la venta en Smartflex (paso 10)."
+        )
     return "La solicitud queda concluida con la calificación registrada (paso 13.1)."
