@@ -66,6 +66,7 @@ class Frame:
 
 
 def frame() -> Frame:
+    """The map's bounds: every zone plus a margin of PAD degrees."""
     points = [pt for z in zones() for ring in z.rings for pt in ring]
     return Frame(
         min(p[0] for p in points) - PAD,
@@ -130,6 +131,7 @@ def coverage_map(point: tuple[float, float] | None = None, tiles_url: str = "") 
 
 
 def legend() -> list[tuple[str, str]]:
+    """(technology, colour) for the technologies the zones use."""
     return [(tech, colour) for tech, colour in TECH_COLOURS.items() if any(z.technology == tech for z in zones())]
 
 

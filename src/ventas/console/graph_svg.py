@@ -72,6 +72,7 @@ def _forward_edges(start: str, nodes: list[str], edges: list[GraphEdge]) -> set[
 
 
 def layout(graph: ExecutionGraph) -> dict[str, Placed]:
+    """Each state's layer, order and top-left corner (SVG units), by state name."""
     names = [n.id for n in graph.nodes]
     forward = _forward_edges(graph.start_at, names, graph.edges)
     preds: dict[str, list[str]] = defaultdict(list)

@@ -64,6 +64,7 @@ def number(value: float, decimals: int = 1) -> str:
 
 @functools.cache
 def environment() -> Environment:
+    """The one Jinja2 environment: package templates, autoescaped, with the Bolivian filters."""
     env = Environment(
         loader=PackageLoader("ventas.console", "templates"),
         autoescape=select_autoescape(["html", "svg"]),
@@ -78,4 +79,5 @@ def environment() -> Environment:
 
 
 def render(template: str, **context: Any) -> str:
+    """`template` (a file under templates/) rendered with `context`; raises jinja2 errors."""
     return environment().get_template(template).render(**context)

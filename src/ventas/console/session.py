@@ -38,6 +38,7 @@ class SignInError(Exception):
 
 
 def read_cookies(headers: Mapping[str, str]) -> dict[str, str]:
+    """The request's cookies by name (none when the header is malformed)."""
     jar: SimpleCookie = SimpleCookie()
     try:
         jar.load(headers.get("cookie", ""))
@@ -47,6 +48,7 @@ def read_cookies(headers: Mapping[str, str]) -> dict[str, str]:
 
 
 def is_loopback(host: str | None) -> bool:
+    """Whether a Host header (name[:port]) names the loopback interface."""
     name = (host or "").rsplit(":", 1)[0] if not (host or "").startswith("[") else (host or "").split("]")[0] + "]"
     return name in LOOPBACK_HOSTS
 
@@ -63,6 +65,7 @@ def cookie(
 
 
 def clear(name: str, settings: ConsoleSettings, host: str | None) -> str:
+    """A Set-Cookie value that deletes `name`."""
     return cookie(name, "", settings, host, 0)
 
 
@@ -79,6 +82,7 @@ def csrf_valid(settings: ConsoleSettings, session: str | None, token: str | None
 
 
 def new_pre_session() -> str:
+    """A random value binding the sign-in form's CSRF token before there is a session."""
     return secrets.token_urlsafe(24)
 
 
