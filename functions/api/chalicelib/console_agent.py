@@ -169,7 +169,7 @@ def _request_context(call: Page, request_id: str) -> dict[str, Any]:
         "request": request,
         "service": service,
         "open_tasks": open_tasks,
-        "contract": paperwork.contract_received(d, request_id),
+        "contract": paperwork.contract_in(history),
         "steps": STEP_LABELS,
         "can_record": call.has(Role.AGENT),
     }

@@ -6,16 +6,23 @@ the request's history (event `contract_received`); a second record changes nothi
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from ventas.container import Container
 from ventas.domain.models import HistoryEntry
 
 CONTRACT_RECEIVED = "contract_received"
 
 
+def contract_in(history: Iterable[HistoryEntry]) -> HistoryEntry | None:
+    """The entry recording the contract in a request's history already read, or None."""
+    return next((h for h in history if h.event == CONTRACT_RECEIVED), None)
+
+
 def contract_received(deps: Container, request_id: str) -> HistoryEntry | None:
     """The history entry recording the contract, or None. RequestNotFound for an unknown id."""
     deps.requests.get(request_id)
-    return next((h for h in deps.requests.history(request_id) if h.event == CONTRACT_RECEIVED), None)
+    return contract_in(deps.requests.history(request_id))
 
 
 def record_contract(deps: Container, request_id: str, agent: str) -> HistoryEntry:
