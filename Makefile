@@ -4,12 +4,12 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint types unit infra functional security scanner bench package install clean
+.PHONY: run test lint types unit infra functional security scanner browser browser-tests screenshots bench package install clean
 
 # The virtualenv is (re)built from pyproject.toml whenever it changes.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet --upgrade 'pip>=25.1,<26.3'  # chalice needs pip<26.3; --group needs 25.1
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
@@ -32,7 +32,7 @@ run: $(STAMP)
 	$(PY) -m devstack.simulate $(ARGS)
 
 ## make test: lint, types and the whole suite
-test: lint types unit infra functional security
+test: lint types unit infra functional security browser-tests
 
 lint: $(STAMP)
 	$(PY) -m ruff check src functions tests bench
@@ -50,6 +50,22 @@ infra: $(STAMP)
 
 functional: $(STAMP)
 	$(PY) -m pytest tests/functional -q -p no:logging -n 2
+
+## make browser: a Chromium for the console's browser tests. Debian's package where apt works (Playwright's
+## own browser download is not reachable everywhere); elsewhere Playwright's download.
+browser: $(STAMP)
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else $(PY) -m playwright install chromium; fi
+
+## make browser-tests: the console in headless Chromium against the local stack (never skipped)
+browser-tests: browser
+	$(PY) -m pytest tests/browser -q -p no:logging
+
+## make screenshots: every console page into docs/img/
+screenshots: browser
+	$(PY) -m devstack.screenshots
 
 ## make security: the role-by-route matrix (in process and over HTTP), open routes, checkov
 security: $(STAMP) $(SCAN_STAMP)

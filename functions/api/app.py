@@ -5,7 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 from chalice import Chalice
-from chalicelib import channels, inbox, installations, reports, sales, whatsapp
+from chalicelib import (
+    channels,
+    console_agent,
+    console_auth,
+    console_local,
+    console_ops,
+    console_supervisor,
+    inbox,
+    installations,
+    reports,
+    sales,
+    whatsapp,
+)
 from chalicelib.http import Call, Reply, normalise_errors, route
 
 from ventas.web.openapi import openapi_document
@@ -13,7 +25,11 @@ from ventas.web.views import Health
 
 app = Chalice(app_name="ventas-digitales-api")
 app.register_middleware(normalise_errors, "http")
+app.api.binary_types.append("application/pdf")  # the console's printable documents
 for blueprint in (channels.bp, sales.bp, inbox.bp, installations.bp, reports.bp, whatsapp.bp):
+    app.register_blueprint(blueprint)
+# The console's pages (server-rendered, same function): see docs/console.md.
+for blueprint in (console_auth.bp, console_agent.bp, console_supervisor.bp, console_ops.bp, console_local.bp):
     app.register_blueprint(blueprint)
 
 _document: dict[str, Any] = {}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import secrets
 import sys
 import threading
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from devstack import faults
-from devstack.identity import LocalIdentity, provision
+from devstack.identity import LocalIdentity, local_password, provision
 from devstack.stack import ROOT, LocalStack, free_port
 
 API_DIR = ROOT / "functions" / "api"
@@ -47,6 +48,33 @@ def load_app() -> Any:
     return module.app
 
 
+def console_environment(identity: LocalIdentity, functions: dict[str, str]) -> dict[str, str]:
+    """The console's local sign-in (the development users of moto's pool), a fresh CSRF key, and
+    what its local-only customer page needs: the channel keys and Instalaciones' key."""
+    users = {name: {"role": role, "password": local_password(name)} for name, role in identity.users.items()}
+    return {
+        "VD_CONSOLE_SIGNIN": "local",
+        "VD_CONSOLE_SECRET": secrets.token_urlsafe(32),
+        "VD_CONSOLE_IDP_ENDPOINT": identity.endpoint,
+        "VD_CONSOLE_POOL_ID": identity.pool_id,
+        "VD_CONSOLE_CLIENT_ID": identity.client_id,
+        "VD_CONSOLE_DEV_USERS": json.dumps(users),
+        # The local customer page posts leads as the IVR and the web page do (their local keys).
+        "VD_CONSOLE_LOCAL_CHANNEL_KEYS": json.dumps({s: identity.api_keys[s] for s in ("ivr", "web")}),
+        # ... and reports installations as Instalaciones does (its own key, the installation-events route).
+        "VD_CONSOLE_LOCAL_INSTALLATIONS_KEY": identity.backoffice_keys["installations"],
+    }
+
+
+def refresh_console_users(identity: LocalIdentity) -> None:
+    """List every user the pool has now (the simulated day adds agents) on the sign-in page."""
+    users = {name: {"role": role, "password": local_password(name)} for name, role in identity.users.items()}
+    os.environ["VD_CONSOLE_DEV_USERS"] = json.dumps(users)
+    from chalicelib import console_http
+
+    console_http.console_settings.cache_clear()
+
+
 def configure_api(environment: dict[str, str]) -> None:
     """Set the API's variables and forget what it cached from earlier ones."""
     os.environ.update(environment)
@@ -57,6 +85,10 @@ def configure_api(environment: dict[str, str]) -> None:
 
     http.api_settings.cache_clear()
     http.use_authenticator(None)
+    from chalicelib import console_auth, console_http
+
+    console_http.console_settings.cache_clear()
+    console_auth._idp.cache_clear()
     whatsapp.reset_credentials()
 
 
@@ -128,7 +160,14 @@ def _start(stack: LocalStack, port: int) -> LocalApi:
     from ventas.web.errors import FRAMEWORK, ApiError
 
     identity = provision(stack.endpoint)
-    configure_api({**identity.environment(), **WHATSAPP, "VD_CONSOLE_ORIGIN": CONSOLE_ORIGIN})
+    configure_api(
+        {
+            **identity.environment(),
+            **WHATSAPP,
+            **console_environment(identity, stack.functions),
+            "VD_CONSOLE_ORIGIN": CONSOLE_ORIGIN,
+        }
+    )
     stack.deps.media = LocalMediaSource()  # customers' media without Meta
 
     class QuietHandler(ChaliceRequestHandler):

@@ -21,6 +21,7 @@ from devstack.api_server import LocalApi, ensure_api
 from devstack.driver import DriverBase, InvokeError, wait_for
 from devstack.identity import DEFAULT_USERS
 from devstack.stack import LocalStack
+from ventas.console.customer_sim import document_delivery, document_message
 from ventas.domain.models import SaleRequest, Step
 from ventas.domain.tasks import EVENT_KINDS, TASK_STEPS, HumanTask, TaskKind, TaskStatus
 from ventas.web.auth import Role
@@ -45,6 +46,9 @@ ERROR_TYPES = {
     "installation_conflict": "InstallationConflict",
     "order_not_found": "OrderNotFound",
 }
+
+
+__all__ = ["ApiFailure", "HttpDriver", "document_delivery"]
 
 
 class ApiFailure(Exception):
@@ -156,18 +160,7 @@ class HttpDriver(DriverBase):
         self, phone: str, media_id: str, requirement: str | None = None, body: bytes = b"%PDF-1.4 demo"
     ) -> Any:
         """A document message as Meta delivers it; its content comes from the media source."""
-        message = {
-            "from": phone.lstrip("+"),
-            "id": f"wamid.local-{next(_message_ids)}",
-            "timestamp": str(int(time.time())),
-            "type": "document",
-            "document": {
-                "caption": requirement or "",
-                "filename": f"{(requirement or 'documento').lower()}.pdf",
-                "mime_type": "application/pdf",
-                "id": media_id,
-            },
-        }
+        message = document_message(phone, media_id, requirement, f"wamid.local-{next(_message_ids)}", int(time.time()))
         return self.whatsapp_delivery(document_delivery([message]))
 
     # --- Instalaciones (OPR-PAS-P02): its own key on the API ------------------------------
@@ -285,22 +278,6 @@ class HttpDriver(DriverBase):
             if page is None:
                 break
         return found
-
-
-def document_delivery(messages: list[dict[str, Any]], statuses: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """A Cloud API `messages` webhook delivery (one entry, one change)."""
-    value: dict[str, Any] = {
-        "messaging_product": "whatsapp",
-        "metadata": {"display_phone_number": "5914200400", "phone_number_id": "106540352242922"},
-        "contacts": [{"profile": {"name": "Cliente"}, "wa_id": m["from"]} for m in messages[:1]],
-        "messages": messages,
-    }
-    if statuses:
-        value["statuses"] = statuses
-    return {
-        "object": "whatsapp_business_account",
-        "entry": [{"id": "102290129340398", "changes": [{"value": value, "field": "messages"}]}],
-    }
 
 
 class Driver(HttpDriver):

@@ -22,6 +22,7 @@ PEOPLE = (Role.AGENT, Role.SUPERVISOR, Role.OPS)
 CHANNEL_SYSTEMS = ("ivr", "web", "botmaker", "facebook", "whatsapp", "other")
 BACKOFFICE_SYSTEMS = ("installations",)  # Instalaciones y Traslados (OPR-PAS-P02): its own key and role
 DEFAULT_USERS = {Role.AGENT: "agente.local", Role.SUPERVISOR: "supervisor.local", Role.OPS: "ops.local"}
+SECOND_AGENT = "agente2.local"  # a colleague: the console shows who holds a task
 REGION = "us-east-1"
 
 
@@ -141,6 +142,7 @@ def provision(endpoint: str) -> LocalIdentity:
         idp.create_group(GroupName=role.value, UserPoolId=identity.pool_id)
     for role, username in DEFAULT_USERS.items():
         identity.ensure_user(username, role)
+    identity.ensure_user(SECOND_AGENT, Role.AGENT)
     identity.api_keys = {system: local_api_key(system) for system in CHANNEL_SYSTEMS}
     identity.backoffice_keys = {system: local_api_key(system) for system in BACKOFFICE_SYSTEMS}
     return identity

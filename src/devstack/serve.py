@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import os
 import signal
 import subprocess
@@ -19,11 +20,40 @@ import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import FrameType
+from typing import TextIO
 
-from devstack.api_server import STATE_FILE, LocalApi, ensure_api
+from devstack.api_server import STATE_FILE, LocalApi, ensure_api, refresh_console_users
 from devstack.stack import ROOT, LocalStack
 
 START_TIMEOUT = 90.0
+# `make run ARGS="--serve"`: one business minute per real second, so an agent's window (8 business
+# hours) lasts 8 minutes and a person can work tasks by hand before they expire.
+HUMAN_TIME_SCALE = 60.0
+
+
+def announce_console(api: LocalApi, out: TextIO) -> None:
+    """How to open the console: its URL and the development users per role."""
+    print(f"\nConsola: {api.url}/console  (inicio de sesión local: elija un usuario)", file=out)
+    for username, role in sorted(api.identity.users.items(), key=lambda item: (item[1], item[0])):
+        print(f"  {role:<11} {username}", file=out)
+    print(f"API: {api.url}  ·  simular cliente: {api.url}/console/local  ·  Ctrl-C para terminar", file=out, flush=True)
+
+
+def keep_serving(stack: LocalStack, time_scale: float, out: TextIO) -> None:
+    """Keep `stack` and its API up at `time_scale` until Ctrl-C or SIGTERM."""
+    stack.deps.settings = dataclasses.replace(stack.deps.settings, time_scale=time_scale)
+    api = ensure_api(stack)
+    refresh_console_users(api.identity)
+    api.write_state()
+    announce_console(api, out)
+    stop = threading.Event()
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, interrupt)
+    signal.signal(signal.SIGINT, interrupt)
+    stop.wait()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     path = api.write_state(args.state)
     print(f"API: {api.url}  (OpenAPI: {api.url}/v1/openapi.json)", flush=True)
     print(f"State: {path}. Credentials: python -m devstack.tokens --role agent|supervisor|ops|channel", flush=True)
+    announce_console(api, sys.stdout)
 
     stop = threading.Event()
 

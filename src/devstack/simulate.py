@@ -31,6 +31,7 @@ from devstack.http_driver import HttpDriver
 from devstack.report import ProgressView, render_history, render_intro, render_summary
 from devstack.runlog import DayResult, RequestRecord, load_run, write_run
 from devstack.scenarios import generate
+from devstack.serve import HUMAN_TIME_SCALE, keep_serving
 from devstack.stack import ROOT, LocalStack
 from ventas.config import Settings
 from ventas.domain.kpi import outcome_label
@@ -166,6 +167,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--quiet", action="store_true", help="no introduction and no progress bar")
     parser.add_argument("--show", metavar="REQUEST_ID", help="print one request's states from the last run's report")
+    parser.add_argument(
+        "--serve", action="store_true", help="after the day, keep the stack up and serve the console (Ctrl-C ends)"
+    )
+    parser.add_argument(
+        "--serve-time-scale",
+        type=float,
+        default=HUMAN_TIME_SCALE,
+        help=f"business seconds per real second while serving (default {HUMAN_TIME_SCALE:g}: human pace)",
+    )
     args = parser.parse_args(argv)
     from rich.console import Console
 
@@ -185,10 +195,14 @@ def main(argv: list[str] | None = None) -> int:
         try:
             with ProgressView(console, enabled=not args.quiet) as progress:
                 result = run_day(HttpDriver(stack), config, progress)
+            write_run(REPORT, result)
+            render_summary(console, result, REPORT, LOG)
+            if args.serve:
+                keep_serving(stack, args.serve_time_scale, terminal)
+            else:
+                console.print('Para trabajar en la consola sobre este día: [bold]make run ARGS="--serve"[/bold]')
         finally:
             stack.stop()
-        write_run(REPORT, result)
-        render_summary(console, result, REPORT, LOG)
     return 1 if any(r.stuck for r in result.records) else 0
 
 

@@ -1,0 +1,141 @@
+"""Task forms: what an agent types, turned into the completion body the tasks service validates.
+
+The service (`ventas.services.tasks.complete`) stays the one validator; here the form's strings
+become its body, and its pydantic errors become Spanish messages beside each field.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from ventas.domain.models import REASON_LABELS, REJECTION_REASONS, ReasonCode
+from ventas.domain.schedule import LA_PAZ
+from ventas.domain.tasks import TaskKind
+
+GENERAL = "_"  # errors that belong to no single field
+
+# Reasons an agent may choose when rejecting on manual review (step 14 reasons).
+REVIEW_REASONS: list[tuple[str, str]] = [(c.value, REASON_LABELS[c]) for c in ReasonCode if c in REJECTION_REASONS]
+
+_MESSAGES = {
+    "missing": "Este dato es obligatorio.",
+    "string_too_short": "El texto es demasiado corto.",
+    "string_too_long": "El texto es demasiado largo.",
+    "string_pattern_mismatch": "El formato no es válido.",
+    "bool_parsing": "Elija una opción.",
+    "bool_type": "Elija una opción.",
+    "float_parsing": "Indique un número (use punto decimal).",
+    "int_parsing": "Indique un número entero.",
+    "greater_than_equal": "El valor es menor que el permitido.",
+    "less_than_equal": "El valor es mayor que el permitido.",
+    "enum": "Elija una opción de la lista.",
+    "literal_error": "Elija una opción de la lista.",
+    "datetime_from_date_parsing": "Indique fecha y hora válidas.",
+    "datetime_parsing": "Indique fecha y hora válidas.",
+    "extra_forbidden": "Dato no admitido.",
+}
+
+
+def spanish_errors(exc: ValidationError) -> dict[str, str]:
+    """Field name (the form's input name) -> a Spanish message; GENERAL for the whole form."""
+    found: dict[str, str] = {}
+    for err in exc.errors():
+        loc = [str(p) for p in err["loc"]]
+        name = loc[-1] if loc else GENERAL
+        if err["type"] == "value_error":
+            message = str(err["msg"]).removeprefix("Value error, ")
+            message = message[:1].upper() + message[1:] + ("" if message.endswith(".") else ".")
+        else:
+            message = _MESSAGES.get(err["type"], "El dato no es válido.")
+        found.setdefault(name, message)
+    return found
+
+
+def _text(form: dict[str, str], name: str) -> str | None:
+    value = form.get(name, "").strip()
+    return value or None
+
+
+def _local_datetime(value: str | None) -> str | None:
+    """`2026-11-30T10:15` typed in La Paz -> ISO-8601 with offset (invalid text goes to pydantic)."""
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value).replace(tzinfo=LA_PAZ).isoformat()
+    except ValueError:
+        return value
+
+
+def task_body(kind: TaskKind, form: dict[str, str]) -> dict[str, Any]:
+    """The completion body for `kind` from the posted form (blank fields left out)."""
+    body: dict[str, Any]
+    if kind == TaskKind.CALL_BACK:
+        body = {"reached": form.get("reached", "")}
+        if form.get("reached") == "true":
+            body.update(ci=_text(form, "ci"), service_code=_text(form, "service_code"), name=_text(form, "name"))
+    elif kind == TaskKind.IDENTIFICATION:
+        body = {"ci": _text(form, "ci"), "service_code": _text(form, "service_code"), "name": _text(form, "name")}
+    elif kind == TaskKind.LOCATION:
+        body = {
+            "location": {
+                "address": _text(form, "address"),
+                "latitude": _text(form, "latitude"),
+                "longitude": _text(form, "longitude"),
+            }
+        }
+        body["location"] = {k: v for k, v in body["location"].items() if v is not None}
+    elif kind == TaskKind.MANUAL_REVIEW:
+        body = {"decision": _text(form, "decision"), "reason": _text(form, "reason"), "comment": _text(form, "comment")}
+    elif kind == TaskKind.INSTALLATION_FOLLOW_UP:
+        body = {
+            "installed": form.get("installed", ""),
+            "installed_at": _local_datetime(_text(form, "installed_at")),
+            "comment": _text(form, "comment"),
+        }
+    elif kind == TaskKind.QC_CALL:
+        body = {"satisfaction": _text(form, "satisfaction"), "comment": _text(form, "comment")}
+    elif kind == TaskKind.CONTACT_CUSTOMER:
+        body = {"reached": form.get("reached", ""), "comment": _text(form, "comment")}
+    elif kind == TaskKind.DOCUMENT_REVIEW:
+        body = {"requirement": _text(form, "requirement")}
+    else:
+        raise ValueError(f"no form for task kind {kind}")
+    return {k: v for k, v in body.items() if v is not None and v != ""}
+
+
+def what_next(kind: TaskKind, body: dict[str, Any]) -> str:
+    """After a completed task: what the workflow does now (for the agent, in Spanish)."""
+    if kind == TaskKind.CALL_BACK and body.get("reached") != "true":
+        return (
+            "Registramos que el cliente no contestó. La solicitud se da por abandonada (cliente no ubicable) "
+            "y el indicador del día la cuenta."
+        )
+    if kind in (TaskKind.CALL_BACK, TaskKind.IDENTIFICATION):
+        return (
+            "El sistema revisa ahora los impedimentos en NAF (paso 4). Si no hay impedimentos, "
+            "sigue con la ubicación o la capacidad técnica (pasos 5 a 7); si los hay, se informa al cliente (paso 14)."
+        )
+    if kind == TaskKind.LOCATION:
+        return (
+            "El sistema consulta la capacidad técnica en GIS (pasos 6 y 7). Si hay cobertura, el cliente recibe "
+            "por WhatsApp la lista de requisitos (paso 8); si no, se le informa el motivo (paso 14)."
+        )
+    if kind == TaskKind.MANUAL_REVIEW:
+        if body.get("decision") == "reject":
+            return "La solicitud se rechaza con el motivo indicado y se informa al cliente (paso 14)."
+        return "El sistema vuelve a intentar la operación con el sistema que no respondía."
+    if kind == TaskKind.INSTALLATION_FOLLOW_UP:
+        if body.get("installed") == "true":
+            return "Queda programada la llamada de control de calidad en horario hábil (paso 13)."
+        return "La solicitud se cierra como instalación cancelada."
+    if kind == TaskKind.CONTACT_CUSTOMER:
+        return "El resultado de la llamada queda en el historial de la solicitud; el proceso sigue su curso."
+    if kind == TaskKind.DOCUMENT_REVIEW:
+        return (
+            "El documento se archiva como el requisito elegido. Si con él se completan los requisitos, "
+            "el sistema registra la venta en Smartflex (paso 10)."
+        )
+    return "La solicitud queda concluida con la calificación registrada (paso 13.1)."

@@ -1,0 +1,83 @@
+"""Rendering: one Jinja2 environment (autoescaped), Bolivian formats, the navigation per role.
+
+Pages carry no inline script or style (the Content-Security-Policy forbids both): behaviour
+comes from htmx attributes and `static/console.js`, looks from `static/console.css`.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from ventas.domain.schedule import format_local
+from ventas.web.auth import Role
+
+HTMX = "htmx-2.0.7.min.js"  # vendored, pinned: static/htmx-LICENSE.txt
+
+
+@dataclass(frozen=True)
+class NavLink:
+    href: str
+    label: str
+    roles: frozenset[Role]
+
+
+NAV: tuple[NavLink, ...] = (
+    NavLink("/console/inbox", "Bandeja de tareas", frozenset({Role.AGENT})),
+    NavLink("/console/supervisor", "Tablero del supervisor", frozenset({Role.SUPERVISOR})),
+    NavLink("/console/ops", "Operaciones", frozenset({Role.OPS})),
+)
+LOCAL_NAV = NavLink("/console/local", "Simular cliente", frozenset({Role.AGENT, Role.SUPERVISOR, Role.OPS}))
+
+
+def navigation(roles: Iterable[Role], local: bool) -> list[NavLink]:
+    """Only the pages the roles may open (the server checks each one again)."""
+    held = frozenset(roles)
+    links = [link for link in NAV if link.roles & held]
+    if local and held:
+        links.append(LOCAL_NAV)
+    return links
+
+
+def money(amount: float | None) -> str:
+    """Bolivianos as written in Bolivia: `Bs 1.234,50`."""
+    if amount is None:
+        return "—"
+    whole, cents = f"{amount:,.2f}".split(".")
+    return f"Bs {whole.replace(',', '.')},{cents}"
+
+
+def local_time(at: datetime | None) -> str:
+    """America/La_Paz, dd/mm/yyyy hh:mm."""
+    return "—" if at is None else format_local(at)
+
+
+def number(value: float, decimals: int = 1) -> str:
+    """Decimal comma: 96,5."""
+    return f"{value:.{decimals}f}".replace(".", ",")
+
+
+@functools.cache
+def environment() -> Environment:
+    """The one Jinja2 environment: package templates, autoescaped, with the Bolivian filters."""
+    env = Environment(
+        loader=PackageLoader("ventas.console", "templates"),
+        autoescape=select_autoescape(["html", "svg"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["bs"] = money
+    env.filters["lapaz"] = local_time
+    env.filters["num"] = number
+    env.globals["htmx"] = HTMX
+    return env
+
+
+def render(template: str, **context: Any) -> str:
+    """`template` (a file under templates/) rendered with `context`; raises jinja2 errors."""
+    return environment().get_template(template).render(**context)

@@ -1,0 +1,154 @@
+"""The console's drawings and formats: the graph from the ASL, the map, the chart, money, CSV."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from ventas.console import dashboard, forms
+from ventas.console.drawings import coverage_map, frame, kpi_chart, zones
+from ventas.console.graph_svg import NODE_H, NODE_W, layout, render_graph
+from ventas.console.render import money, navigation
+from ventas.domain.execution_graph import build_graph, edges_of
+from ventas.domain.kpi import KpiReport
+from ventas.domain.tasks import RESULT_MODELS, HumanTask, TaskKind
+from ventas.web.auth import Role
+
+ASL = Path(__file__).resolve().parents[2] / "statemachine" / "ventas_digitales.asl.json"
+T0 = datetime(2026, 11, 30, 14, 0, tzinfo=UTC)
+
+
+def graph_of(history: list[dict[str, object]], status: str = "RUNNING"):  # type: ignore[no-untyped-def]
+    definition = json.loads(ASL.read_text(encoding="utf-8"))
+    return build_graph("vd-1", definition, history, status, T0, None, 0, lambda at: at.isoformat())
+
+
+def test_the_graph_draws_every_state_and_edge_of_the_asl_without_overlaps() -> None:
+    definition = json.loads(ASL.read_text(encoding="utf-8"))
+    graph = graph_of([])
+    svg = str(render_graph(graph))
+    for name in definition["States"]:
+        assert f'data-state="{name}"' in svg, name
+    drawn = set(re.findall(r'data-source="([^"]+)" data-target="([^"]+)" data-kind="([^"]+)"', svg))
+    expected = {(e.source, e.target, e.kind) for e in edges_of(definition["States"])}
+    assert drawn == expected
+    placed = list(layout(graph).values())
+    for i, a in enumerate(placed):
+        for b in placed[i + 1 :]:
+            apart = abs(a.x - b.x) >= NODE_W or abs(a.y - b.y) >= NODE_H
+            assert apart, (a.node.id, b.node.id)
+    places = layout(graph)
+    assert places[graph.start_at].layer == 0
+    # Forward edges go down a layer: the flow reads top to bottom.
+    assert places["CheckImpediments"].layer < places["IsEligible"].layer < places["CheckCoverage"].layer
+
+
+def test_a_waiting_state_is_marked_with_what_it_waits_for() -> None:
+    def ev(i: int, kind: str, name: str | None = None) -> dict[str, object]:
+        details = {"stateEnteredEventDetails" if "Entered" in kind else "stateExitedEventDetails": {"name": name}}
+        return {"id": i, "type": kind, "timestamp": T0 + timedelta(seconds=i), **(details if name else {})}
+
+    history = [
+        ev(1, "ExecutionStarted"),
+        ev(2, "ChoiceStateEntered", "RouteEntry"),
+        ev(3, "ChoiceStateExited", "RouteEntry"),
+        ev(4, "TaskStateEntered", "CallBackCustomer"),
+        ev(5, "TaskScheduled"),
+        ev(6, "TaskStarted"),
+    ]
+    svg = str(render_graph(graph_of(history), "tarea «Devolver llamada» (sin asignar)"))
+    node = re.search(r'<g class="node status-waiting" data-state="CallBackCustomer".*?</g>', svg)
+    assert node is not None
+    text = " ".join(re.sub(r"<[^>]+>", " ", node.group(0)).split())
+    assert "espera: tarea «Devolver llamada» (sin asignar)" in text
+    assert re.search(r'class="edge edge-choice taken" data-source="RouteEntry" data-target="CallBackCustomer"', svg)
+    assert 'data-state="QcCall" data-status="not_reached"' in svg
+
+
+def test_the_map_draws_every_gis_zone_and_the_point_in_the_frame() -> None:
+    svg = str(coverage_map((-17.3935, -66.1570)))
+    assert svg.count("<path") == sum(len(z.rings) for z in zones())
+    f = frame()
+    cx, cy = (float(v) for v in re.search(r'id="map-point"[^>]*cx="([\d.]+)" cy="([\d.]+)"', svg).groups())  # type: ignore[union-attr]
+    assert abs(cx - f.x(-66.1570)) < 0.1
+    assert abs(cy - f.y(-17.3935)) < 0.1
+    assert 'visibility="hidden"' in str(coverage_map(None))
+    tiles = str(coverage_map(None, "https://tiles.example/{z}/{x}/{y}.png"))
+    assert "https://tiles.example/13/" in tiles
+
+
+def test_the_chart_has_one_bar_per_day_and_the_threshold_line() -> None:
+    days = [
+        KpiReport(day=f"2026-11-{d:02d}", policy="registered", threshold=95.0, requests=d % 3, efficient=d % 2)
+        for d in range(1, 31)
+    ]
+    svg = str(kpi_chart(days, 95.0))
+    assert svg.count("<rect") == 30
+    assert "sin solicitudes" in svg
+    assert "umbral 95 %" in svg
+
+
+def test_money_is_written_as_in_bolivia_and_navigation_follows_the_role() -> None:
+    assert money(1234.5) == "Bs 1.234,50"
+    assert money(169) == "Bs 169,00"
+    assert [link.href for link in navigation({Role.AGENT}, local=False)] == ["/console/inbox"]
+    assert [link.href for link in navigation({Role.OPS}, local=True)] == ["/console/ops", "/console/local"]
+    assert navigation(set(), local=True) == []
+
+
+def test_form_errors_are_spanish_and_keyed_by_the_forms_field() -> None:
+    body = forms.task_body(TaskKind.LOCATION, {"address": "x", "latitude": "norte", "longitude": ""})
+    with pytest.raises(ValidationError) as location:
+        RESULT_MODELS[TaskKind.LOCATION].model_validate(body)
+    assert forms.spanish_errors(location.value) == {
+        "address": "El texto es demasiado corto.",
+        "latitude": "Indique un número (use punto decimal).",
+        "longitude": "Este dato es obligatorio.",
+    }
+    body = forms.task_body(TaskKind.CALL_BACK, {"reached": "true", "ci": ""})
+    with pytest.raises(ValidationError) as call_back:
+        RESULT_MODELS[TaskKind.CALL_BACK].model_validate(body)
+    assert forms.spanish_errors(call_back.value)[forms.GENERAL].startswith("Si el cliente contestó")
+    installed = forms.task_body(
+        TaskKind.INSTALLATION_FOLLOW_UP, {"installed": "true", "installed_at": "2026-11-30T10:15"}
+    )
+    assert installed["installed_at"] == "2026-11-30T10:15:00-04:00"
+
+
+def test_dashboard_labels_agents_and_csv() -> None:
+    assert dashboard.outcome_text("rejected:DEBT") == "Rechazada — Tiene una deuda pendiente con la cooperativa"
+    assert dashboard.outcome_text("open:location") == "En curso — Ubicación del domicilio"
+    assert dashboard.outcome_text("sold") == "Venta"
+
+    def done(agent: str, kind: TaskKind, minutes: int, result: dict[str, object] | None = None) -> HumanTask:
+        return HumanTask(
+            task_id=f"t{minutes}",
+            request_id="r",
+            kind=kind,
+            step="13",
+            created_at=T0,
+            due_at=T0,
+            assignee=agent,
+            completed_at=T0 + timedelta(minutes=minutes),
+            result=result,
+            token="x",
+        )
+
+    figures = dashboard.per_agent(
+        [
+            done("ana", TaskKind.QC_CALL, 10, {"satisfaction": 5}),
+            done("ana", TaskKind.LOCATION, 20),
+            done("luis", TaskKind.QC_CALL, 4, {"satisfaction": 3}),
+        ]
+    )
+    assert [(f.agent, f.done, f.average_minutes, f.average_satisfaction) for f in figures] == [
+        ("ana", 2, 15.0, 5.0),
+        ("luis", 1, 4.0, 3.0),
+    ]
+    csv = dashboard.to_csv(["a", "b"], [["ñandú", None]])
+    assert csv == "\ufeffa,b\r\nñandú,\r\n"
