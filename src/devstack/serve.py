@@ -39,13 +39,8 @@ def announce_console(api: LocalApi, out: TextIO) -> None:
     print(f"API: {api.url}  ·  simular cliente: {api.url}/console/local  ·  Ctrl-C para terminar", file=out, flush=True)
 
 
-def keep_serving(stack: LocalStack, time_scale: float, out: TextIO) -> None:
-    """Keep `stack` and its API up at `time_scale` until Ctrl-C or SIGTERM."""
-    stack.deps.settings = dataclasses.replace(stack.deps.settings, time_scale=time_scale)
-    api = ensure_api(stack)
-    refresh_console_users(api.identity)
-    api.write_state()
-    announce_console(api, out)
+def wait_for_interrupt() -> None:
+    """Block until Ctrl-C or SIGTERM."""
     stop = threading.Event()
 
     def interrupt(signum: int, frame: FrameType | None) -> None:
@@ -54,6 +49,16 @@ def keep_serving(stack: LocalStack, time_scale: float, out: TextIO) -> None:
     signal.signal(signal.SIGTERM, interrupt)
     signal.signal(signal.SIGINT, interrupt)
     stop.wait()
+
+
+def keep_serving(stack: LocalStack, time_scale: float, out: TextIO) -> None:
+    """Keep `stack` and its API up at `time_scale` until Ctrl-C or SIGTERM."""
+    stack.deps.settings = dataclasses.replace(stack.deps.settings, time_scale=time_scale)
+    api = ensure_api(stack)
+    refresh_console_users(api.identity)
+    api.write_state()
+    announce_console(api, out)
+    wait_for_interrupt()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,14 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"State: {path}. Credentials: python -m devstack.tokens --role agent|supervisor|ops|channel", flush=True)
     announce_console(api, sys.stdout)
 
-    stop = threading.Event()
-
-    def interrupt(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, interrupt)
-    signal.signal(signal.SIGINT, interrupt)
-    stop.wait()
+    wait_for_interrupt()
     api.stop()
     stack.stop()
     path.unlink(missing_ok=True)

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import logging
-from collections.abc import Iterator
-
-import pytest
 
 from devstack.driver import Driver, wait_for
+from tests.log_capture import logged
 from ventas.domain.models import OrderState, Outcome, Step
 from ventas.domain.tasks import TaskKind
-from ventas.observability import logger
+
+__all__ = ["logged"]
 
 CLEAN_CI = "4567890 CB"
 CENTRO = {"address": "Calle España 123, Cochabamba", "latitude": -17.3935, "longitude": -66.1570}
@@ -61,25 +59,6 @@ def test_identified_web_lead_is_sold_installed_and_qc_called(driver: Driver) -> 
     ]
     sent = [m["template"] for m in driver.stack.deps.notifier.messages_for(request_id)]
     assert sent == ["requirements_request", "sale_done"]
-
-
-class _Collect(logging.Handler):
-    """Every line the product logs, formatted as in CloudWatch (powertools JSON)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(logger.registered_formatter.format(record))
-
-
-@pytest.fixture
-def logged() -> Iterator[list[str]]:
-    collect = _Collect()
-    logging.getLogger(logger.service).addHandler(collect)
-    yield collect.lines
-    logging.getLogger(logger.service).removeHandler(collect)
 
 
 def test_a_sale_logs_with_the_request_id_and_never_the_ci_or_phone(driver: Driver, logged: list[str]) -> None:

@@ -7,12 +7,11 @@ against a static JWKS; the forgeries are built from them.
 from __future__ import annotations
 
 import json
-import logging
 import time
-from collections.abc import Iterator
 
 import pytest
 
+from tests.log_capture import logged
 from tests.security.matrix import (
     FORGERIES,
     Answer,
@@ -25,9 +24,10 @@ from tests.security.matrix import (
     unsigned,
 )
 from tests.unit.api_harness import CLIENT_ID, ISSUER, PEOPLE, Api, body, mint
-from ventas.observability import logger
 from ventas.web.auth import Role
 from ventas.web.openapi import openapi_document
+
+__all__ = ["logged"]
 
 ROUTES = routes(openapi_document())
 
@@ -76,25 +76,6 @@ def test_a_forgery_differs_from_an_accepted_token_by_its_flaw_only(api: Api) -> 
     for forgery in FORGERIES:
         route = next(r for r in ROUTES if r.operation_id == "searchRequests")
         assert api.call("GET", "/v1/requests", headers=forged(forgery, route)).status_code == 401, forgery
-
-
-class _Collect(logging.Handler):
-    """Every line the product logs, formatted as in CloudWatch (powertools JSON)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(logger.registered_formatter.format(record))
-
-
-@pytest.fixture
-def logged() -> Iterator[list[str]]:
-    collect = _Collect()
-    logging.getLogger(logger.service).addHandler(collect)
-    yield collect.lines
-    logging.getLogger(logger.service).removeHandler(collect)
 
 
 def test_a_refused_call_leaves_a_log_line_without_the_credential(api: Api, logged: list[str]) -> None:
