@@ -80,6 +80,19 @@ def _place_lead(deps: Container, lead: Lead, candidate: str) -> tuple[str | None
     return None, None
 
 
+def lead_keys(deps: Container, lead: Lead, idempotency_key: str | None = None) -> list[str]:
+    """The keys naming a lead: Idempotency-Key (when given) first, then channel + lead id.
+
+    Keyed hashes (`Container.customer_key`), never the values: chatbots and WhatsApp
+    integrations often use the customer's phone as the conversation (lead) id, and an
+    Idempotency-Key may hold anything. `idem#<hash>`, `lead#<hash>`.
+    """
+    keys = [deps.customer_key("lead", f"{lead.channel.value}#{lead.channel_lead_id}")]
+    if idempotency_key:
+        keys.insert(0, deps.customer_key("idem", idempotency_key))
+    return keys
+
+
 def body_fingerprint(deps: Container, lead: Lead, missed_call: bool) -> str:
     """Keyed hash of the canonical body (the validated lead: phone in E.164, canonical CI), so
     the same lead written two ways is one body; keyed, as the body holds a phone."""
@@ -168,9 +181,7 @@ def submit_lead(
         raise UnknownService(lead.service_code)
     now = deps.clock.now()
     candidate = new_request_id(local_day(now))
-    keys = [f"lead#{lead.channel.value}#{lead.channel_lead_id}"]
-    if idempotency_key:
-        keys.insert(0, f"idem#{idempotency_key}")
+    keys = lead_keys(deps, lead, idempotency_key)
     fingerprint = body_fingerprint(deps, lead, missed_call)
     mine = _binding(candidate, fingerprint)
     bound, claimed = _claim_lead(deps, keys, mine)
