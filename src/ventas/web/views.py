@@ -52,6 +52,9 @@ _PERSONAL_DETAIL = frozenset({"ci", "phone", "caller", "name", "wamid"})  # a wa
 _CUSTOMER_WORDS = "content"  # what a customer wrote on WhatsApp: shown to agents only
 
 
+PROVISIONAL_NOTE = "Día en curso: resultado provisional, puede cambiar hasta el cierre del día."
+
+
 def local(at: datetime | None) -> str | None:
     return None if at is None else format_local(at)
 
@@ -187,6 +190,10 @@ class KpiView(BaseModel):
         description="Aceptado above the threshold, else Observado; Sin solicitudes for a day with no requests",
         examples=["Aceptado", "Observado", "Sin solicitudes"],
     )
+    provisional: bool = Field(
+        description="true for today (America/La_Paz): the day is still in progress and its figure may change"
+    )
+    note: str | None = Field(None, description="Spanish, for people: 'Día en curso: resultado provisional.'")
     breakdown: dict[str, int]
     against: list[str] = Field(description="request ids that count against the KPI")
 
@@ -371,6 +378,8 @@ def kpi_view(report: KpiReport) -> KpiView:
         efficient=report.efficient,
         value=report.value,
         verdict=report.verdict,
+        provisional=report.provisional,
+        note=PROVISIONAL_NOTE if report.provisional else None,
         breakdown=dict(report.breakdown),
         against=list(report.against),
     )
