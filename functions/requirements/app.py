@@ -4,10 +4,12 @@ through the WhatsApp webhook of the API (POST /v1/whatsapp/webhook), the only wa
 from ventas.container import Container
 from ventas.contracts import RequestDocumentsEvent, WaitingOutput
 from ventas.handler import stage_handler
+from ventas.services.outbound import last_attempt
 from ventas.services.stages import request_documents
 
 
 @stage_handler(RequestDocumentsEvent)
 def handler(deps: Container, event: RequestDocumentsEvent) -> WaitingOutput:
-    request_documents(deps, event.request_id, event.task_token, event.reminder)
+    final = last_attempt(event.retry_count)
+    request_documents(deps, event.request_id, event.task_token, event.reminder, final=final)
     return {"status": "waiting"}

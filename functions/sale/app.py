@@ -3,9 +3,10 @@
 from ventas.container import Container
 from ventas.contracts import SaleOutput, StageEvent
 from ventas.handler import stage_handler
+from ventas.services.outbound import last_attempt
 from ventas.services.stages import register_sale
 
 
 @stage_handler(StageEvent)
 def handler(deps: Container, event: StageEvent) -> SaleOutput:
-    return register_sale(deps, event.request_id)
+    return register_sale(deps, event.request_id, final=last_attempt(event.retry_count))

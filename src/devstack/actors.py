@@ -224,10 +224,15 @@ class Day:
             if original is None and tries < 40:  # the first contact is still being taken in
                 self.timers.after(0.25, f"{sc.label} arrival", lambda: self._arrive(sc, tries + 1))
                 return
-            request_id = self.driver.submit_lead(**self._lead(sc))
+            lead = self._lead(sc)
+            request_id = self.driver.submit_lead(**lead)
+            # Another channel's lead is answered with a receipt of its own (contact binding):
+            # whether it joined shows on the original request, as agents read it.
+            own = f"{sc.channel}:{lead['channel_lead_id']}"
+            ok = original is not None and (request_id == original or own in self.driver.request(original).joined_leads)
             with self.lock:
                 self.received += 1
-                self.joined.append((sc.label, request_id, request_id == original))
+                self.joined.append((sc.label, original if ok and original else request_id, ok))
             return
         self.days.add(local_day(datetime.now(UTC)))
         if sc.entry == "missed":

@@ -10,7 +10,8 @@ not have, `/_local/faults`, backed by the stack's `FaultSwitch`:
   ``{"action": "flaky", "system": "gis", "rate": 0.2, "seed": 7}`` (each call fails with
   probability 0.2), ``{"action": "heal", "system": "gis"}`` or ``{"action": "heal_all"}``.
 
-Systems: naf, gis, smartflex, installations. Every POST must carry the header
+Systems: naf, gis, smartflex, installations, whatsapp (the outbox raises `NotifierUnavailable`).
+Every POST must carry the header
 ``X-Local-Dev: faults``: a browser cannot send it cross-site without a preflight that this
 server never grants, so a web page cannot switch a developer's stack. The server listens on
 127.0.0.1 only. From a shell:

@@ -69,7 +69,7 @@ class LocalStack:
     functions: dict[str, str] = field(default_factory=dict)  # logical id -> function name
     environment: dict[str, str] = field(default_factory=dict)
     deps: Any = None  # the process-wide ventas Container the handlers use
-    faults: Any = None  # FaultSwitch: outages of NAF, GIS, Smartflex, installations
+    faults: Any = None  # FaultSwitch: outages of NAF, GIS, Smartflex, installations, WhatsApp
     _server: Any = None
 
     def start(self) -> LocalStack:
@@ -117,6 +117,7 @@ class LocalStack:
             gis=reference.ReferenceGis(faults=self.faults),
             smartflex=reference.LocalSmartflex(faults=self.faults),
             installations=reference.LocalInstallations(faults=self.faults),
+            notifier=reference.OutboxNotifier(faults=self.faults),
         )
         bootstrap.use(self.deps)
 

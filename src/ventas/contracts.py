@@ -60,8 +60,13 @@ RequestId = Annotated[str, Field(min_length=4, max_length=80, pattern=r"^[A-Za-z
 Token = Annotated[str, Field(min_length=1, max_length=4096, repr=False)]
 
 
+# $$.State.RetryCount, passed by the notifying states: how many retries that state has had.
+RetryCount = Annotated[int, Field(ge=0, le=100)]
+
+
 class StageEvent(Event):
     request_id: RequestId
+    retry_count: RetryCount = 0
 
 
 class OpenTaskEvent(Event):
@@ -78,6 +83,7 @@ class RequestDocumentsEvent(Event):
     request_id: RequestId
     task_token: Token
     reminder: bool = False
+    retry_count: RetryCount = 0
 
 
 class HandOffEvent(Event):
@@ -90,6 +96,7 @@ class NotifyEvent(Event):
     action: Literal["reject", "abandon"]
     request_id: RequestId
     error: str | None = None
+    retry_count: RetryCount = 0
 
 
 class CloseEvent(Event):

@@ -6,7 +6,7 @@ workflow can Retry and then open a manual-review task.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -141,6 +141,10 @@ class RequestRepository(Protocol):
         state records its entry through the aggregate and `save`, never through this."""
 
     def history(self, request_id: str) -> list[HistoryEntry]: ...
+
+    def redact_history(self, request_id: str, redact: Callable[[HistoryEntry], HistoryEntry | None]) -> int:
+        """Rewrite in place (same position) each entry `redact` returns a new version of (None:
+        unchanged); personal-data retention only. Returns how many entries were rewritten."""
 
     def claim_key(self, key: str, request_id: str) -> str:
         """Bind an idempotency or customer key to a request id, once. Returns the bound id."""

@@ -94,6 +94,17 @@ class InMemoryRequestRepository:
             rows = sorted(self._history.get(request_id, []))
         return [HistoryEntry.model_validate_json(text) for _, text in rows]
 
+    def redact_history(self, request_id: str, redact: Callable[[HistoryEntry], HistoryEntry | None]) -> int:
+        rewritten = 0
+        with self._lock:
+            rows = self._history.get(request_id, [])
+            for position, (sk, text) in enumerate(rows):
+                changed = redact(HistoryEntry.model_validate_json(text))
+                if changed is not None:
+                    rows[position] = (sk, changed.model_dump_json())
+                    rewritten += 1
+        return rewritten
+
     def claim_key(self, key: str, request_id: str) -> str:
         with self._lock:
             return self._keys.setdefault(key, request_id)

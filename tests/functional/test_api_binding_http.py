@@ -79,3 +79,32 @@ def test_a_key_is_its_channel(http: HttpDriver) -> None:
     assert http.call("GET", f"/v1/requests/{web}", Role.CHANNEL, "web")["request_id"] == web
     call = {"caller": phone(), "line": "4200400", "called_at": "2026-01-01T10:00:00-04:00"}
     assert failure(lambda: http.call("POST", "/v1/missed-calls", Role.CHANNEL, "web", body=call)).status == 403
+
+
+def test_a_channel_never_learns_that_another_customers_request_exists(http: HttpDriver) -> None:
+    ci = str(uuid.uuid4().int)[:7] + " LP"
+    victim_phone = phone()
+    victim = post(
+        http,
+        {"channel": "web", "channel_lead_id": f"v-{uuid.uuid4().hex[:8]}", "phone": victim_phone, "ci": ci},
+        "web",
+    )["request_id"]
+    # (a) someone else's CI from another phone: held, yet read like any request waiting for an agent
+    held = post(
+        http,
+        {"channel": "facebook", "channel_lead_id": f"s-{uuid.uuid4().hex[:8]}", "phone": phone(), "ci": ci},
+        "facebook",
+    )["request_id"]
+    seen = http.call("GET", f"/v1/requests/{held}", Role.CHANNEL, "facebook")
+    assert (seen["state"], seen["step"]["code"]) == ("inProgress", "3")
+    truth = http.call("GET", f"/v1/requests/{held}", Role.AGENT)
+    assert (truth["state"], truth["possible_duplicate_of"]) == ("acknowledged", victim)
+    # (b) only the customer's phone, from another channel: the answer of a created request
+    lead_id = f"p-{uuid.uuid4().hex[:8]}"
+    answer = post(http, {"channel": "botmaker", "channel_lead_id": lead_id, "phone": victim_phone}, "botmaker")
+    assert (answer["created"], answer["joined"]) == (True, False)
+    assert answer["request_id"] != victim
+    receipt = http.call("GET", answer["status_url"], Role.CHANNEL, "botmaker")
+    assert (receipt["state"], receipt["step"]["code"], receipt["channel_lead_id"]) == ("inProgress", "3", lead_id)
+    assert receipt["customer"] == {"name": None, "phone": None, "ci": None}
+    assert f"botmaker:{lead_id}" in http.call("GET", f"/v1/requests/{victim}", Role.AGENT)["joined_leads"]

@@ -4,13 +4,15 @@ and the IVR's missed calls by direct invoke of the intake function."""
 from __future__ import annotations
 
 import json
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from devstack.driver import Driver, InvokeError
-from devstack.http_driver import ApiFailure
+from devstack.http_driver import ApiFailure, HttpDriver
 from ventas.domain.tasks import TaskKind
+from ventas.web.auth import Role
 
 CENTRO = {"address": "Calle España 123", "latitude": -17.3935, "longitude": -66.1570}
 
@@ -66,7 +68,7 @@ def test_concurrent_replays_of_one_lead_make_one_request_and_one_execution(drive
 def test_a_second_channel_joins_the_customers_open_request(driver: Driver) -> None:
     first = driver.submit_lead(channel="web", channel_lead_id="web-join", phone="+59174000002", location=CENTRO)
     second = driver.submit_lead(channel="whatsapp", channel_lead_id="wa-join", phone="+59174000002")
-    assert second == first
+    assert second != first  # another channel's lead: a receipt of its own (contact binding)
     request = driver.request(first)
     assert request.joined_leads == ["whatsapp:wa-join"]
     events = [entry.event for entry in driver.stack.deps.requests.history(first)]
@@ -80,3 +82,28 @@ def test_a_local_landline_takes_the_ivr_area_and_is_refused_elsewhere(driver: Dr
         driver.submit_lead(channel="web", channel_lead_id="web-landline", phone="4200400")
     assert bad.value.status == 422
     assert "código de área" in bad.value.fields[0]["message"]
+
+
+def test_lead_ids_and_idempotency_keys_are_never_index_keys_in_clear(driver: Driver) -> None:
+    """Chatbots often name a conversation after the customer's phone: the lead id and the
+    Idempotency-Key are stored under keyed hashes; replays, 422 and joins behave as before."""
+    http = HttpDriver(driver.stack)
+    number = "+5917" + str(uuid.uuid4().int)[:7]
+    digits = number[4:]
+    lead = {"channel": "botmaker", "channel_lead_id": f"conv-{digits}", "phone": number}
+    headers = {"Idempotency-Key": f"idem-{digits}"}
+    first = http.call("POST", "/v1/requests", Role.CHANNEL, "botmaker", body=lead, headers=headers)
+    again = http.call("POST", "/v1/requests", Role.CHANNEL, "botmaker", body=lead, headers=headers)
+    assert (again["request_id"], again["created"]) == (first["request_id"], False)
+    other = {**lead, "name": "Otro Nombre"}
+    with pytest.raises(ApiFailure) as refused:
+        http.call("POST", "/v1/requests", Role.CHANNEL, "botmaker", body=other, headers=headers)
+    reused = refused.value
+    assert (reused.status, reused.code) == (422, "idempotency_key_reused")
+    ddb = http.stack.client("dynamodb")
+    table = http.stack.deps.settings.requests_table
+    pages = ddb.get_paginator("scan").paginate(TableName=table, ProjectionExpression="pk, request_id")
+    keys = [item["pk"]["S"] for page in pages for item in page["Items"] if item["pk"]["S"].startswith("KEY#")]
+    assert keys
+    assert not [k for k in keys if digits in k]
+    assert not [k for k in keys if k.startswith(("KEY#lead#botmaker", "KEY#idem#botmaker"))]

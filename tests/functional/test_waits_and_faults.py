@@ -8,7 +8,7 @@ from devstack.driver import Driver, wait_for
 from devstack.http_driver import ApiFailure
 from tests.functional.conftest import shorten
 from ventas.domain.models import OrderState, Outcome, ReasonCode, Step
-from ventas.domain.tasks import TaskKind, TaskStatus
+from ventas.domain.tasks import HumanTask, TaskKind, TaskStatus
 
 CENTRO = {"address": "Calle España 123", "latitude": -17.3935, "longitude": -66.1570}
 DOCS = ("CI_ANVERSO", "CI_REVERSO", "FACTURA_LUZ")
@@ -176,3 +176,49 @@ def test_instalaciones_unreachable_hands_the_order_to_an_agent(driver: Driver) -
     assert driver.request(request_id).outcome == Outcome.SOLD
     failed = [e for e in driver.history(request_id) if e["type"] == "TaskFailed" and "BackOfficeUnavailable" in str(e)]
     assert len(failed) == 4
+
+
+def _contact_task(driver: Driver, request_id: str) -> HumanTask:
+    (task,) = [t for t in driver.stack.deps.tasks.open_for(request_id) if t.kind == TaskKind.CONTACT_CUSTOMER]
+    return task
+
+
+def _notifier_failures(driver: Driver, request_id: str) -> int:
+    return sum(1 for e in driver.history(request_id) if e["type"] == "TaskFailed" and "NotifierUnavailable" in str(e))
+
+
+def test_whatsapp_down_after_the_retries_never_fails_a_registered_sale(driver: Driver) -> None:
+    phone = "+59173000011"
+    request_id = _lead(driver, "bm-wa-down", phone)
+    wait_for(lambda: driver.messages(request_id) == ["requirements_request"], 30, "requirements sent")
+    driver.stack.faults.fail("whatsapp")  # Meta does not answer, until healed
+    _send(driver, phone, request_id, DOCS)
+
+    assert driver.install(request_id, timeout=90) == "recorded"  # the sale went on to step 12
+    assert _notifier_failures(driver, request_id) == 4  # the first attempt and three retries failed
+    task = _contact_task(driver, request_id)
+    assert (task.context["message"], task.context["meta_code"]) == ("sale_done", "unavailable")
+    assert "WhatsApp no respondió" in task.context["reason_label"]
+    assert "sale_done" not in driver.messages(request_id)
+    driver.stack.faults.heal("whatsapp")
+    qc = driver.open_task(request_id, TaskKind.QC_CALL)
+    driver.complete(qc.task_id, "agente.maria", {"satisfaction": 5, "comment": "Conforme"})
+    assert driver.finish(request_id)["status"] == "SUCCEEDED"
+    assert driver.request(request_id).outcome == Outcome.SOLD
+
+
+def test_whatsapp_down_after_the_retries_still_ends_a_rejection(driver: Driver) -> None:
+    driver.stack.faults.fail("whatsapp")
+    request_id = driver.submit_lead(
+        channel="facebook",
+        channel_lead_id="fb-wa-down",
+        phone="+59173000012",
+        ci="3456789 CB",  # debt in NAF: step 4 rejects
+        service_code="INTERNET_FTTH_100",
+        location=CENTRO,
+    )
+    assert driver.finish(request_id, timeout=90)["status"] == "SUCCEEDED"
+    request = driver.request(request_id)
+    assert (request.status, request.outcome) == (OrderState.REJECTED, Outcome.REJECTED)
+    assert _contact_task(driver, request_id).context["message"] == "rejection"
+    assert driver.messages(request_id) == []

@@ -74,3 +74,22 @@ def test_functions_outside_the_asl_are_not_invocable_by_it(built: Built) -> None
     substitutions = _state_machine(built)["DefinitionSubstitutions"]
     named = {value["Fn::GetAtt"][0] for value in substitutions.values()}
     assert {"IntakeFunction", "KpiFunction"}.isdisjoint(named)
+
+
+def test_every_notifying_state_tells_its_stage_when_the_notifier_retries_are_used_up() -> None:
+    """The stage gives up on WhatsApp (a contact task, services.outbound) on the attempt after
+    the last NotifierUnavailable retry: it needs $$.State.RetryCount, and the ASL's MaxAttempts
+    must be the product's NOTIFIER_RETRIES."""
+    from ventas.services.outbound import NOTIFIER_RETRIES
+
+    states = dict(_tasks(json.loads(ASL.read_text(encoding="utf-8"))["States"]))
+    notifying = {
+        name: retry
+        for name, state in states.items()
+        for retry in state.get("Retry", [])
+        if "NotifierUnavailable" in retry["ErrorEquals"]
+    }
+    assert set(notifying) == {"RequestDocuments", "RemindDocuments", "RegisterSale", "RejectSale", "AbandonRequest"}
+    for name, retry in notifying.items():
+        assert retry["MaxAttempts"] == NOTIFIER_RETRIES, name
+        assert states[name]["Parameters"]["Payload"]["retryCount.$"] == "$$.State.RetryCount", name

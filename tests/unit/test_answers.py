@@ -40,6 +40,32 @@ def test_a_day_without_requests_has_no_indicator_and_says_so(api: Api) -> None:
     assert {d["verdict"] for d in series["days"]} == {"Sin solicitudes"}
 
 
+def test_todays_kpi_is_provisional_and_a_past_days_is_not(api: Api) -> None:
+    today = body(api.call("GET", "/v1/reports/kpi?date=2026-11-24", Role.SUPERVISOR))  # the clock's La Paz day
+    assert (today["provisional"], today["note"]) == (
+        True,
+        "Día en curso: resultado provisional, puede cambiar hasta el cierre del día.",
+    )
+    past = body(api.call("GET", "/v1/reports/kpi?date=2026-11-23", Role.SUPERVISOR))
+    assert (past["provisional"], past["note"]) == (False, None)
+    default = body(api.call("GET", "/v1/reports/kpi", Role.SUPERVISOR))
+    assert (default["day"], default["provisional"]) == ("2026-11-24", True)
+    series = body(api.call("GET", "/v1/reports/kpi?from=2026-11-23&to=2026-11-24", Role.SUPERVISOR))
+    assert [d["provisional"] for d in series["days"]] == [False, True]
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [("date=2026-11-25", "date"), ("date=2027-01-01", "date"), ("from=2026-11-20&to=2026-11-25", "to")],
+)
+def test_a_kpi_for_a_day_yet_to_come_is_refused_in_spanish(api: Api, query: str, field: str) -> None:
+    answer = api.call("GET", f"/v1/reports/kpi?{query}", Role.SUPERVISOR)
+    assert answer.status_code == 422
+    (error,) = body(answer)["error"]["fields"]
+    assert error["field"] == field
+    assert "aún no llegó" in error["message"]
+
+
 def test_the_report_table_says_a_day_had_no_requests() -> None:
     result = DayResult(
         leads=0,

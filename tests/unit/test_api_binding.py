@@ -91,7 +91,9 @@ def test_the_strangers_channel_cannot_read_the_customers_request(api: Api, victi
 def test_a_lead_from_the_customers_own_phone_joins_and_adds_no_contact(api: Api, victim: str) -> None:
     own_phone = {"channel": "facebook", "channel_lead_id": "fb-own", "phone": "71234501"}
     status, answer = post_lead(api, own_phone, "facebook")
-    assert (status, answer["request_id"], answer["joined"]) == (202, victim, True)
+    # another channel created the request: answered like a created request (a receipt)
+    assert (status, answer["created"], answer["joined"]) == (202, True, False)
+    assert answer["request_id"] != victim
     assert read(api, victim, Role.AGENT)[1]["joined_leads"] == ["facebook:fb-own"]
 
 
@@ -203,3 +205,56 @@ def test_channel_keys_must_name_a_channel(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setenv("VD_CHANNEL_KEYS", "")
     monkeypatch.setenv("VD_CHANNEL_KEY_IDS", "k1a2b3:ivr,k4d5e6:web")
     assert ApiSettings.from_env().channel_key_ids == {"k1a2b3": "ivr", "k4d5e6": "web"}
+
+
+# --- what a channel learns (issue 9 review) ---------------------------------------------------------
+
+
+def _channel_fields(view: dict[str, Any]) -> dict[str, Any]:
+    return {k: view[k] for k in ("state", "step", "customer", "possible_duplicate_of", "history", "joined_leads")}
+
+
+def test_a_held_request_reads_to_its_channel_like_any_request_waiting_for_an_agent(api: Api, victim: str) -> None:
+    held = post_lead(api, STRANGER, "facebook")[1]["request_id"]
+    normal = post_lead(api, {"channel": "facebook", "channel_lead_id": "fb-n", "phone": "+59177000003"}, "facebook")
+    api.deps.requests.get(normal[1]["request_id"])  # exists
+    held_view = read(api, held, Role.CHANNEL, "facebook")[1]
+    assert (held_view["state"], held_view["step"]["code"]) == ("inProgress", "3")
+    # agents and ops still see the truth
+    agent_view = read(api, held, Role.AGENT)[1]
+    assert (agent_view["state"], agent_view["step"]["code"], agent_view["possible_duplicate_of"]) == (
+        "acknowledged",
+        "1",
+        victim,
+    )
+
+
+def test_a_lead_with_only_the_customers_phone_from_another_channel_gets_a_receipt(api: Api, victim: str) -> None:
+    lead = {"channel": "facebook", "channel_lead_id": "fb-phone", "phone": VICTIM["phone"]}
+    status, answer = post_lead(api, lead, "facebook")
+    assert status == 202
+    assert (answer["created"], answer["joined"]) == (True, False)  # the answer of a created request
+    receipt = answer["request_id"]
+    assert receipt != victim
+    assert answer["status_url"] == f"/v1/requests/{receipt}"
+    status, seen = read(api, receipt, Role.CHANNEL, "facebook")
+    assert status == 200
+    assert (seen["request_id"], seen["state"], seen["step"]["code"]) == (receipt, "inProgress", "3")
+    assert (seen["channel"], seen["channel_lead_id"]) == ("facebook", "fb-phone")
+    assert _channel_fields(seen)["customer"] == {"name": None, "phone": None, "ci": None}
+    assert read(api, receipt, Role.CHANNEL, "web")[0] == 404  # a receipt is its channel's alone
+    assert read(api, victim, Role.CHANNEL, "facebook")[0] == 404
+    # the lead did join, as agents see it; no second request, no second execution
+    assert read(api, victim, Role.AGENT)[1]["joined_leads"] == ["facebook:fb-phone"]
+    assert list(api.deps.workflow.started) == [victim]  # type: ignore[attr-defined]
+    # a replay answers the receipt again; another body under the same lead id is refused
+    assert post_lead(api, lead, "facebook")[1]["request_id"] == receipt
+    assert post_lead(api, {**lead, "phone": "+59177000009"}, "facebook")[0] == 422
+    assert read(api, victim, Role.AGENT)[1]["joined_leads"] == ["facebook:fb-phone"]
+
+
+def test_a_lead_from_the_creating_channel_is_told_it_joined(api: Api, victim: str) -> None:
+    lead = {"channel": "web", "channel_lead_id": "web-again", "phone": VICTIM["phone"]}
+    answer = post_lead(api, lead, "web")[1]
+    assert (answer["request_id"], answer["created"], answer["joined"]) == (victim, False, True)
+    assert post_lead(api, lead, "web")[1]["request_id"] == victim

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -189,3 +191,42 @@ def test_a_signed_delivery_of_an_unknown_shape_is_acknowledged(api: Api) -> None
     response = post(api, {"object": "page", "something": []})
     assert response.status_code == 200
     assert body(response)["ignored"] == 1
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"object": "whatsapp_business_account", "entry": {}},
+        {"object": "whatsapp_business_account", "entry": []},
+        {"object": "whatsapp_business_account"},
+        {"object": "whatsapp_business_account", "entry": "x"},
+    ],
+)
+def test_a_signed_delivery_without_entries_is_counted_ignored_and_logged(
+    api: Api, payload: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING)
+    response = post(api, payload)
+    assert response.status_code == 200
+    assert body(response)["ignored"] == 1
+    assert "whatsapp delivery not understood" in caplog.text
+
+
+def test_an_entry_without_a_changes_list_is_malformed_and_costs_the_others_nothing(api: Api, waiting: str) -> None:
+    payload = delivery(value([document("media-1", 1750000001, "CI anverso")]))
+    payload["entry"].append({"id": "1", "changes": {}})
+    payload["entry"].append("not an entry")
+    answer = body(post(api, payload))
+    assert (answer["recorded"], answer["malformed"]) == (1, 2)
+
+
+def test_a_document_dated_in_the_future_is_received_now(api: Api, waiting: str) -> None:
+    now = api.deps.clock.now()
+    ahead = int((now + timedelta(days=400)).timestamp())
+    answer = body(post(api, delivery(value([document("media-f", ahead, "CI anverso")]))))
+    assert answer["recorded"] == 1
+    (received,) = api.deps.requests.get(waiting).documents
+    assert received.received_at == now  # never later than when it reached us
+    far = body(post(api, delivery(value([document("media-g", 999_999_999_999, "CI reverso")]))))
+    assert far["recorded"] == 1
+    assert api.deps.requests.get(waiting).documents[-1].received_at == now

@@ -44,6 +44,13 @@ def service(code: str) -> Service:
         ("documento", None),
         ("", None),
         ("anverso de la factura", None),
+        # a utility's name or "luz"/"agua" alone is not the bill: the document word is needed
+        ("foto del carnet, disculpe la poca luz", None),
+        ("con poca luz", None),
+        ("ELFEC", None),
+        ("agua", None),
+        ("boleta SEMAPA", "FACTURA_LUZ"),
+        ("Aviso de luz de abril", "FACTURA_LUZ"),
     ],
 )
 def test_captions_map_to_one_requirement_or_to_none(caption: str, expected: str | None) -> None:
@@ -92,3 +99,17 @@ def test_the_requirements_message_says_how_to_label_each_document() -> None:
     assert "«factura de luz»" in text
     assert "escriba en su descripción qué documento es" in text
     assert "«factura de luz»" in messages.requirements_reminder(ftth, ftth.requirements[2:])
+
+
+DOCUMENT_WORDS = frozenset({"factura", "recibo", "boleta", "aviso"})
+
+
+@pytest.mark.parametrize("offered", CATALOGUE.services(), ids=lambda s: s.code)
+def test_every_alias_of_the_bill_carries_a_document_word(offered: Service) -> None:
+    """ "luz", "agua" or a utility's name alone appear in captions about other things ("disculpe
+    la poca luz"): an alias of the bill needs factura, recibo, boleta or aviso."""
+    bill = offered.requirement("FACTURA_LUZ")
+    if bill is None:
+        return
+    for alias in bill.alias_words():
+        assert alias & DOCUMENT_WORDS, sorted(alias)

@@ -190,3 +190,22 @@ def test_every_stage_that_messages_goes_on_when_whatsapp_refuses(
     assert task.context["message"] == kind
     assert [d["template"] for d in history(deps, request_id, "customer_message_refused")] == [kind]
     assert notifier.sent == []
+
+
+def test_meta_still_silent_on_the_last_attempt_opens_a_contact_task_instead_of_failing(
+    deps: Container, notifier: ScriptedNotifier
+) -> None:
+    request_id = identified(deps)
+    request = deps.requests.get(request_id)
+    notifier.answers["sale_done"] = [NotifierUnavailable("timeout")] * 2
+    assert not outbound.last_attempt(outbound.NOTIFIER_RETRIES - 1)
+    with pytest.raises(NotifierUnavailable):
+        outbound.tell_customer(deps, request, "sale_done", "texto")
+    final = outbound.last_attempt(outbound.NOTIFIER_RETRIES)
+    assert outbound.tell_customer(deps, request, "sale_done", "texto", final=final) is None
+    (task,) = contact_tasks(deps, request_id)
+    assert (task.context["message"], task.context["meta_code"]) == ("sale_done", "unavailable")
+    refused = [h for h in deps.requests.history(request_id) if h.event == "customer_message_refused"]
+    assert refused[0].detail["reason"] == "unavailable"
+    assert outbound.tell_customer(deps, request, "sale_done", "texto") is None  # done: never sent twice later
+    assert notifier.kinds(request_id) == []

@@ -25,7 +25,17 @@ from ventas.adapters.aws import S3DocumentStore
 from ventas.adapters.dynamo import DynamoRequestRepository, DynamoTaskRepository, table_definitions
 from ventas.config import Settings
 from ventas.container import Container
-from ventas.domain.models import Document, Location, OrderState, Outcome, Reason, ReasonCode, SaleRequest, Step
+from ventas.domain.models import (
+    Document,
+    HistoryEntry,
+    Location,
+    OrderState,
+    Outcome,
+    Reason,
+    ReasonCode,
+    SaleRequest,
+    Step,
+)
 from ventas.domain.privacy import KEPT_FIELDS, PERSONAL_FIELDS
 from ventas.domain.tasks import HumanTask, TaskKind, TaskStatus
 from ventas.handler import InvalidInput
@@ -36,6 +46,24 @@ OLD = NOW - timedelta(days=380)  # past the default period (365 days), inside th
 RECENT = NOW - timedelta(days=10)
 BUCKET = "vd-documents"
 CENTRO = Location(address="Calle España 123, Cochabamba", latitude=-17.39, longitude=-66.15)
+
+
+PERSONAL_HISTORY: list[tuple[str, dict[str, Any]]] = [
+    ("lead_received", {"channel": "web", "missed_call": False}),
+    ("customer_message_received", {"type": "text", "message_ref": "ab12", "content": "Soy Ana, mi CI es 4567890"}),
+    ("customer_message_sent", {"template": "sale_done", "wamid": "wamid.HBgLNTkxNzEyMzQ1MDEV"}),
+    ("duplicate_reviewed", {"decision": "separate", "agent": "agente.ana", "comment": "Llamé al 71234501, es Ana"}),
+]
+
+
+def _history_without_personal_data(stack: Stack, request_id: str) -> None:
+    history = stack.deps.requests.history(request_id)
+    assert [h.event for h in history] == [event for event, _ in PERSONAL_HISTORY]  # same entries, same order
+    details = {h.event: h.detail for h in history}
+    assert details["lead_received"] == {"channel": "web", "missed_call": False}  # nothing personal: untouched
+    assert details["customer_message_received"] == {"type": "text", "message_ref": "ab12", "redacted": True}
+    assert details["customer_message_sent"] == {"template": "sale_done", "redacted": True}
+    assert details["duplicate_reviewed"] == {"decision": "separate", "agent": "agente.ana", "redacted": True}
 
 
 class _Context:
@@ -130,6 +158,9 @@ def _sale(stack: Stack, request_id: str, at: datetime, *, status: OrderState, ou
         reason=Reason.of(ReasonCode.DEBT) if outcome is Outcome.REJECTED else None,
     )
     stack.deps.requests.add(request)
+    for n, (event, detail) in enumerate(PERSONAL_HISTORY):
+        entry = HistoryEntry(at=at + timedelta(minutes=n), step=Step.DOCUMENTS, event=event, detail=detail)
+        stack.deps.requests.append_history(request_id, entry)
     for n, (kind, result) in enumerate(
         (
             (TaskKind.IDENTIFICATION, {"ci": "4567890 CB", "service_code": "INTERNET_FTTH_100", "name": "Ana Rojas"}),
@@ -184,11 +215,14 @@ def test_old_closed_requests_lose_personal_data_recent_and_open_ones_keep_it(sta
         assert stack.keys(request.request_id) == []
         for task in stack.deps.tasks.for_request(request.request_id):
             assert not {"ci", "name", "comment"} & set(task.result or {})
+        _history_without_personal_data(stack, request.request_id)
         results = [t.result for t in stack.deps.tasks.for_request(request.request_id)]
         assert {"service_code": "INTERNET_FTTH_100"} in results
         assert {"satisfaction": 5} in results
+    assert report["history_redacted"] == 2 * 3
     for request in (still_open, recent):
         assert stack.deps.requests.get(request.request_id) == request
+        assert [h.detail for h in stack.deps.requests.history(request.request_id)] == [d for _, d in PERSONAL_HISTORY]
         assert len(stack.keys(request.request_id)) == 3
         assert all(
             "ci" in (t.result or {}) or "comment" in (t.result or {})
@@ -223,6 +257,7 @@ def test_a_customer_asks_to_be_forgotten(stack: Stack) -> None:
     report = stack.run({"job": "erase", "requestId": recent.request_id})
     assert (report["anonymised"], report["documents_deleted"]) == (1, 3)
     assert stack.deps.requests.get(recent.request_id).phone == ""
+    _history_without_personal_data(stack, recent.request_id)
     assert stack.keys(recent.request_id) == []
     with pytest.raises(ValueError, match="still open"):
         stack.run({"job": "erase", "requestId": still_open.request_id})
@@ -249,3 +284,10 @@ def test_bad_events_are_refused_and_change_nothing(stack: Stack, event: dict[str
 def test_every_request_field_is_either_personal_or_kept() -> None:
     assert set(SaleRequest.model_fields) == PERSONAL_FIELDS | KEPT_FIELDS
     assert not PERSONAL_FIELDS & KEPT_FIELDS
+
+
+def test_what_the_api_hides_from_history_is_what_retention_removes() -> None:
+    from ventas.domain.privacy import PERSONAL_DETAIL_FIELDS
+    from ventas.web import views
+
+    assert views._PERSONAL_DETAIL | {views._CUSTOMER_WORDS} <= PERSONAL_DETAIL_FIELDS

@@ -11,10 +11,11 @@ from tests.fakes.aws import InMemoryWorkflow, RecordingMetrics
 from tests.unit.conftest import T0, FrozenClock
 from ventas.container import Container
 from ventas.domain.catalogue import CoverageZone
-from ventas.domain.errors import UnknownService
+from ventas.domain.errors import InstallationConflict, UnknownService
 from ventas.domain.installation import InstallationCompleted
 from ventas.domain.models import Lead, MissedCall, OrderState, Outcome, ReasonCode, Step
-from ventas.services import closing, duplicates, events, installations, intake, stages
+from ventas.domain.tasks import TaskKind, TaskStatus
+from ventas.services import closing, duplicates, events, installations, intake, stages, tasks
 
 CENTRO = {"address": "Calle España 123", "latitude": -17.3935, "longitude": -66.1570}
 
@@ -242,6 +243,43 @@ def test_installation_event_schedules_qc_inside_business_hours(deps: Container, 
     assert (again.duplicate, again.qc_at) == (True, request.qc_at)
     assert len(workflow(deps).answers) == 1
     assert [h.event for h in deps.requests.history(request_id)].count("installed") == 1
+
+
+def test_an_installation_the_workflow_does_not_wait_for_is_refused_and_rewrites_nothing(
+    deps: Container, clock: FrozenClock
+) -> None:
+    request_id = sold_until_installation(deps)
+    order_id = deps.requests.get(request_id).order_id
+    assert order_id is not None
+    workflow(deps).waiting.discard("tok-install")  # the wait timed out; no follow-up task yet
+    clock.at = T0 + timedelta(days=2)
+    event = InstallationCompleted(kind="completed", event_id="opr-late", installed_at=T0 + timedelta(days=1))
+    with pytest.raises(InstallationConflict, match="no está esperando"):
+        installations.report_installation(deps, order_id, event)
+    request = deps.requests.get(request_id)
+    assert (request.installed_at, request.qc_at, request.installation_events) == (None, None, {})
+    assert "installed" not in [h.event for h in deps.requests.history(request_id)]
+    assert workflow(deps).answers == []
+
+
+def test_an_installation_after_the_wait_timed_out_answers_the_follow_up_task_with_the_same_qc_time(
+    deps: Container, clock: FrozenClock
+) -> None:
+    request_id = sold_until_installation(deps)
+    order_id = deps.requests.get(request_id).order_id
+    assert order_id is not None
+    workflow(deps).waiting.discard("tok-install")  # timed out into FollowUpInstallation
+    follow_up = tasks.open_task(
+        deps, TaskKind.INSTALLATION_FOLLOW_UP, request_id, workflow(deps).wait("tok-follow"), 3600
+    )
+    clock.at = T0 + timedelta(days=2)
+    event = InstallationCompleted(kind="completed", event_id="opr-late", installed_at=T0 + timedelta(days=1))
+    receipt = installations.report_installation(deps, order_id, event)
+    ((token, kind, output),) = workflow(deps).answers
+    assert (token, kind) == ("tok-follow", "success")
+    assert receipt.qc_at is not None
+    assert output["qcWaitUntil"] == receipt.qc_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert deps.tasks.get(follow_up.task_id).status == TaskStatus.COMPLETED
 
 
 # --- endings ---------------------------------------------------------------------------------

@@ -33,6 +33,8 @@ def _context(call: Page) -> dict[str, Any]:
         day = date.fromisoformat(call.query.get("day", "")) if call.query.get("day") else today
     except ValueError:
         raise ApiError(422, "validation_error", "La fecha no es válida (use AAAA-MM-DD).") from None
+    if day > today:
+        raise ApiError(422, "validation_error", "Esa fecha aún no llegó: elija hoy o un día pasado.")
     series = reports.kpi_series(d, today - timedelta(days=CHART_DAYS - 1), today)
     report = next((r for r in series if r.day == day.isoformat()), None) or reports.kpi_for_day(d, day)
     against = d.requests.get_many(report.against)

@@ -7,9 +7,17 @@ from chalice.app import Blueprint
 from chalicelib.http import Call, deps, route
 from ventas.domain.errors import RequestNotFound
 from ventas.domain.execution_graph import ExecutionGraph
+from ventas.domain.models import SaleRequest
 from ventas.services import duplicates, executions, queries
 from ventas.web.spec import RedriveView
-from ventas.web.views import RequestDetail, RequestPage, channel_request_view, request_detail, request_summary
+from ventas.web.views import (
+    RequestDetail,
+    RequestPage,
+    channel_receipt_view,
+    channel_request_view,
+    request_detail,
+    request_summary,
+)
 
 bp = Blueprint(__name__)
 
@@ -18,12 +26,15 @@ bp = Blueprint(__name__)
 def get_request(call: Call) -> RequestDetail:
     who = call.principal
     assert who is not None
-    request, history = queries.get_request(deps(), call.params["request_id"])
+    request_id = call.params["request_id"]
     if who.channel is not None:
-        # A channel reads only the requests its own leads created; any other is "not found".
-        if request.channel.value != who.channel:
-            raise RequestNotFound(call.params["request_id"])
-        return channel_request_view(request)
+        # A channel reads only the requests its own leads created, or the receipt of its lead
+        # that joined another channel's request; any other id is "not found".
+        found = queries.channel_read(deps(), request_id)
+        if found.channel.value != who.channel:
+            raise RequestNotFound(request_id)
+        return channel_request_view(found) if isinstance(found, SaleRequest) else channel_receipt_view(found)
+    request, history = queries.get_request(deps(), request_id)
     return request_detail(request, history, who)
 
 

@@ -56,7 +56,7 @@ in-memory adapters order and page exactly like these.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 from botocore.exceptions import ClientError
@@ -156,6 +156,23 @@ class DynamoRequestRepository(Table):
             ConsistentRead=True,
         )
         return [HistoryEntry.model_validate(from_item(i, frozenset({"pk", "sk"}))) for i in items]
+
+    def redact_history(self, request_id: str, redact: Callable[[HistoryEntry], HistoryEntry | None]) -> int:
+        """Each changed entry put back under its own key (`sk`): order and count unchanged."""
+        items = self._query_all(
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :hist)",
+            ExpressionAttributeValues={":pk": string_attr(f"REQ#{request_id}"), ":hist": string_attr("HIST#")},
+            ConsistentRead=True,
+        )
+        rewritten = 0
+        for item in items:
+            changed = redact(HistoryEntry.model_validate(from_item(item, frozenset({"pk", "sk"}))))
+            if changed is None:
+                continue
+            document = changed.model_dump(mode="json") | {"pk": item["pk"]["S"], "sk": item["sk"]["S"]}
+            self._client.put_item(TableName=self._table, Item=to_item(document))
+            rewritten += 1
+        return rewritten
 
     def claim_key(self, key: str, request_id: str) -> str:
         expires = int(time.time()) + KEY_TTL_SECONDS

@@ -18,12 +18,12 @@ from typing import Any, Final, TypedDict
 
 from ventas.container import SystemClock
 from ventas.domain.catalogue import Service
-from ventas.domain.errors import BackOfficeUnavailable
+from ventas.domain.errors import BackOfficeUnavailable, NotifierUnavailable
 from ventas.domain.models import Document, Location
 from ventas.domain.schedule import LA_PAZ, format_local
 from ventas.ports import Clock, SaleRegistration
 
-SYSTEMS: Final = frozenset({"naf", "gis", "smartflex", "installations"})
+SYSTEMS: Final = frozenset({"naf", "gis", "smartflex", "installations", "whatsapp"})
 # Bolivia keeps UTC-4 all year: a fixed offset needs no tz database in the Lambda image.
 
 
@@ -270,14 +270,24 @@ class SentMessage(TypedDict):
 
 
 class OutboxNotifier:
-    """Keeps what would have gone to WhatsApp, for tests and the simulation's pages."""
+    """Keeps what would have gone to WhatsApp, for tests and the simulation's pages.
 
-    def __init__(self, clock: Clock | None = None) -> None:
+    With a `FaultSwitch`, the system "whatsapp" down makes `send` raise NotifierUnavailable, as
+    the Cloud API adapter does when Meta does not answer.
+    """
+
+    def __init__(self, clock: Clock | None = None, faults: FaultSwitch | None = None) -> None:
         self._clock: Clock = clock if clock is not None else SystemClock()
+        self._faults = faults
         self._lock = threading.Lock()
         self._sent: list[SentMessage] = []
 
     def send(self, request_id: str, phone: str, template: str, text: str) -> str:
+        if self._faults is not None:
+            try:
+                self._faults.check("whatsapp")
+            except BackOfficeUnavailable as down:
+                raise NotifierUnavailable("WhatsApp did not answer (local fault switch)") from down
         message_id = f"wamid.local-{uuid.uuid4().hex}"
         message = SentMessage(
             message_id=message_id,

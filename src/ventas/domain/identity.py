@@ -180,8 +180,8 @@ INVALID_CI = "carnet de identidad no válido (ejemplo: 4567890 CB, 4567890-1A LP
 def normalise_ci(value: str) -> str:
     """A CI as any Bolivian system writes it -> `[E-]number[-complement][ EXT]`.
 
-    Raises ValueError (Spanish) for anything else, and for a CI carrying two extensions or two
-    complements.
+    Raises ValueError (Spanish) for anything else, for a CI carrying two extensions or two
+    complements, and for an all-zero number (a placeholder, e.g. `0000000`).
     """
     cleaned = " ".join(value.upper().replace(".", "").split())
     cleaned = re.sub(r" ?- ?", "-", cleaned)
@@ -192,6 +192,8 @@ def normalise_ci(value: str) -> str:
     complement, after = match.group("complement"), match.group("complement_after")
     if (pre and post) or (complement and after):
         raise ValueError(INVALID_CI)
+    if not match.group("number").strip("0"):
+        raise ValueError(INVALID_CI)  # 0000000: a placeholder a form or an agent typed, nobody's CI
     ext = DEPARTMENTS[pre or post] if (pre or post) else None
     complement = complement or after
     return (

@@ -46,6 +46,7 @@ class KpiReport:
     efficient: int
     breakdown: dict[str, int] = field(default_factory=dict)
     against: list[str] = field(default_factory=list)  # request ids that count against the KPI
+    provisional: bool = False  # the La Paz day is still in progress ("en curso"): it may change
 
     @property
     def value(self) -> float | None:
@@ -68,7 +69,9 @@ def outcome_label(request: SaleRequest) -> str:
     return request.outcome.value
 
 
-def daily_kpi(day: str, requests: Iterable[SaleRequest], policy: str, threshold: float) -> KpiReport:
+def daily_kpi(
+    day: str, requests: Iterable[SaleRequest], policy: str, threshold: float, provisional: bool = False
+) -> KpiReport:
     items = [r for r in requests if r.merged_into is None]  # a lead merged by an agent is not a request
     efficient = [r for r in items if is_efficient(r, policy)]
     ids = {r.request_id for r in efficient}
@@ -80,4 +83,5 @@ def daily_kpi(day: str, requests: Iterable[SaleRequest], policy: str, threshold:
         efficient=len(efficient),
         breakdown=dict(Counter(outcome_label(r) for r in items)),
         against=sorted(r.request_id for r in items if r.request_id not in ids),
+        provisional=provisional,
     )

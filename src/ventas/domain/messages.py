@@ -31,6 +31,7 @@ FAILURE_LABELS: dict[str, str] = {
     "131050": "el cliente dejó de recibir mensajes de la empresa",
     "131051": "tipo de mensaje no admitido",
     "not_a_recipient": "el número registrado no es un número de WhatsApp válido",
+    "unavailable": "WhatsApp no respondió tras varios intentos: el mensaje no se envió",
 }
 DEFAULT_FAILURE_LABEL = "WhatsApp rechazó el mensaje"
 

@@ -5,14 +5,15 @@ The one place that lists personal fields. `SaleRequest` fields are either person
 record need, none of which identifies a person); tests/unit/test_privacy.py fails when a field
 is added to the model without being put in one of the two lists.
 
-Task results (what an agent typed: CI, name, location, free comments) are personal too.
+Task results (what an agent typed: CI, name, location, free comments) are personal too, and so
+are some history details: what a customer wrote on WhatsApp, agents' comments, wamids.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from ventas.domain.models import SaleRequest
+from ventas.domain.models import HistoryEntry, SaleRequest
 from ventas.domain.tasks import HumanTask
 
 # Cleared on anonymisation. `documents` also names the stored copies (object keys), deleted.
@@ -47,6 +48,12 @@ KEPT_FIELDS: frozenset[str] = frozenset(
 )
 # Keys of a task's `result` that hold what a person said or typed.
 PERSONAL_RESULT_FIELDS: frozenset[str] = frozenset({"ci", "name", "phone", "location", "comment"})
+# Keys of a history entry's `detail` that hold what a person said or typed, or encode a phone:
+# a customer's WhatsApp message kept for the agent (`content`), agents' comments (`comment`, e.g.
+# a duplicate review), a message's wamid (it encodes the phone), identity fields.
+PERSONAL_DETAIL_FIELDS: frozenset[str] = frozenset(
+    {"content", "comment", "wamid", "ci", "phone", "caller", "name", "location"}
+)
 ERASED_PHONE = ""  # the model requires a string; an anonymised request has no phone
 
 
@@ -80,3 +87,13 @@ def anonymise_task(task: HumanTask) -> HumanTask:
 
 def has_personal_result(task: HumanTask) -> bool:
     return bool(task.result) and any(k in PERSONAL_RESULT_FIELDS for k in task.result or {})
+
+
+def anonymise_history_entry(entry: HistoryEntry) -> HistoryEntry | None:
+    """A copy whose detail keeps only what is not personal, marked `redacted: true`; None when
+    the entry holds nothing personal (it stays as it is)."""
+    personal = PERSONAL_DETAIL_FIELDS & entry.detail.keys()
+    if not personal:
+        return None
+    kept = {k: v for k, v in entry.detail.items() if k not in personal}
+    return entry.model_copy(update={"detail": kept | {"redacted": True}})

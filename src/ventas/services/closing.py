@@ -53,7 +53,7 @@ def _outcome(request: SaleRequest) -> OutcomeOutput:
     return {"outcome": request.outcome.value if request.outcome else "open"}
 
 
-def reject(deps: Container, request_id: str) -> OutcomeOutput:
+def reject(deps: Container, request_id: str, final: bool = False) -> OutcomeOutput:
     """Steps 14, 14.1: say why, ask to visit an office; a normal end of the procedure."""
     now = deps.clock.now()
     request, ended = update_request(deps, request_id, lambda r: r.reject(now))
@@ -61,7 +61,7 @@ def reject(deps: Container, request_id: str) -> OutcomeOutput:
         _after_end(deps, request)
     if request.outcome == Outcome.REJECTED and request.reason is not None:
         # Once per request (tell_customer): a retry after a crash between save and send still sends.
-        tell_customer(deps, request, "rejection", messages.rejection(request.reason))
+        tell_customer(deps, request, "rejection", messages.rejection(request.reason), final=final)
     return _outcome(request)
 
 
@@ -77,14 +77,14 @@ def abandon_reason(error: str, step: Step) -> ReasonCode:
     return ReasonCode.TASK_NOT_WORKED
 
 
-def abandon(deps: Container, request_id: str, error: str) -> OutcomeOutput:
+def abandon(deps: Container, request_id: str, error: str, final: bool = False) -> OutcomeOutput:
     """A wait ran out or the customer could not be reached: the request is cancelled."""
     now = deps.clock.now()
     request, ended = update_request(deps, request_id, lambda r: r.abandon(now, abandon_reason(error, r.step)))
     if ended:
         _after_end(deps, request)
     if request.outcome == Outcome.ABANDONED and request.reason is not None:
-        tell_customer(deps, request, "abandonment", messages.abandonment(request.reason))
+        tell_customer(deps, request, "abandonment", messages.abandonment(request.reason), final=final)
     return _outcome(request)
 
 

@@ -13,10 +13,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from ventas.container import Container
-from ventas.domain.errors import InvalidEvent, RequestNotFound, TaskConflict, WorkflowNotWaiting
+from ventas.domain.errors import (
+    InstallationConflict,
+    InvalidEvent,
+    RequestNotFound,
+    TaskConflict,
+    WorkflowNotWaiting,
+)
 from ventas.domain.installation import InstallationCancelled, InstallationCompleted, InstallationEvent
 from ventas.domain.models import SaleRequest
-from ventas.domain.tasks import TaskKind, TaskStatus
+from ventas.domain.tasks import HumanTask, TaskKind, TaskStatus
 from ventas.observability import logger
 from ventas.services.concurrency import update_request
 from ventas.services.stages import qc_slot, qc_wait_output
@@ -43,7 +49,8 @@ def report_installation(deps: Container, order_id: str, event: InstallationEvent
     """Apply one installation event to the order's request, then answer the workflow.
 
     Raises OrderNotFound (404), InvalidEvent (422: an installation time in the future) and
-    InstallationConflict (409: the event contradicts the order's state; nothing changed).
+    InstallationConflict (409: the event contradicts the order's state, or a completion or a
+    cancellation comes while the workflow does not wait for the installation; nothing changed).
     """
     now = deps.clock.now()
     if isinstance(event, InstallationCompleted) and event.installed_at > now + CLOCK_SKEW:
@@ -51,6 +58,8 @@ def report_installation(deps: Container, order_id: str, event: InstallationEvent
     found = deps.requests.by_order(order_id)
     if found is None:
         raise OrderNotFound(order_id)
+    waits = isinstance(event, InstallationCompleted | InstallationCancelled)
+    wait = _waiting(deps, found) if waits and event.event_id not in found.installation_events else None
     qc_at = qc_slot(deps, event.installed_at) if isinstance(event, InstallationCompleted) else None
 
     def apply(request: SaleRequest) -> bool:
@@ -61,9 +70,20 @@ def report_installation(deps: Container, order_id: str, event: InstallationEvent
             return request.installation_cancelled(now, event.event_id, event.reason)
         return request.installation_rescheduled(now, event.event_id, event.scheduled_for)
 
-    request, applied = update_request(deps, found.request_id, apply, found)
-    if applied:
-        _answer_workflow(deps, request, event)
+    def apply_while_waited(request: SaleRequest) -> bool:
+        applied = apply(request)
+        if applied and waits and wait is None:
+            # Refused, nothing saved: the request's installation and QC time must be the ones
+            # the workflow acts on (its QC Wait), never a report the workflow cannot take.
+            raise InstallationConflict(
+                "El proceso de este pedido no está esperando la instalación en este momento: nada fue "
+                "registrado. Reintente en unos minutos; si persiste, avise al centro de llamadas."
+            )
+        return applied
+
+    request, applied = update_request(deps, found.request_id, apply_while_waited, found)
+    if applied and wait is not None:
+        _answer_workflow(deps, request, event, wait)
     return InstallationReceipt(
         request_id=request.request_id,
         order_id=order_id,
@@ -74,21 +94,40 @@ def report_installation(deps: Container, order_id: str, event: InstallationEvent
     )
 
 
-def _answer_workflow(deps: Container, request: SaleRequest, event: InstallationEvent) -> None:
-    """Resume (completed) or fail (cancelled) the installation wait; when it timed out, the
-    follow-up task an agent holds is answered instead, and closed with the event as result."""
-    if not isinstance(event, InstallationCompleted | InstallationCancelled):
-        return  # rescheduled: the workflow keeps waiting
+@dataclass(frozen=True)
+class _Wait:
+    """What waits for the installation: the AwaitInstallation token, or an open follow-up task."""
+
+    token: str
+    task: HumanTask | None
+
+
+def _waiting(deps: Container, request: SaleRequest) -> _Wait | None:
+    """The wait the workflow is blocked on for this order now, or None (it has moved on, or not
+    got there yet). A stored AwaitInstallation token whose wait is gone (it timed out into the
+    follow-up task) gives way to the open follow-up task."""
+    candidates: list[_Wait] = []
     token = deps.requests.get_token(request.request_id, "installation")
-    task = None
-    if token is None:
-        task = next(
-            (t for t in deps.tasks.open_for(request.request_id) if t.kind == TaskKind.INSTALLATION_FOLLOW_UP), None
-        )
-        token = task.token if task is not None else None
-    if token is None:
-        logger.info("no installation wait to answer", extra={"request_id": request.request_id})
-        return
+    if token is not None:
+        candidates.append(_Wait(token, None))
+    candidates += [
+        _Wait(t.token, t)
+        for t in deps.tasks.open_for(request.request_id)
+        if t.kind == TaskKind.INSTALLATION_FOLLOW_UP and t.token
+    ]
+    for wait in candidates:
+        try:
+            deps.workflow.check_waiting(wait.token)
+        except WorkflowNotWaiting:
+            continue
+        return wait
+    return None
+
+
+def _answer_workflow(deps: Container, request: SaleRequest, event: InstallationEvent, wait: _Wait) -> None:
+    """Resume (completed) or fail (cancelled) the installation wait, or the follow-up task an
+    agent holds, closed with the event as its result."""
+    token, task = wait.token, wait.task
     try:
         if isinstance(event, InstallationCompleted):
             assert request.qc_at is not None
@@ -96,7 +135,7 @@ def _answer_workflow(deps: Container, request: SaleRequest, event: InstallationE
         else:
             deps.workflow.fail(token, INSTALLATION_CANCELLED, "Instalación cancelada por OPR-PAS-P02")
     except WorkflowNotWaiting:
-        logger.info("the installation wait is gone", extra={"request_id": request.request_id})
+        logger.warning("the installation wait ended meanwhile", extra={"request_id": request.request_id})
     if task is None:
         deps.requests.set_token(request.request_id, "installation", None)
     else:

@@ -19,6 +19,7 @@ from ventas.domain.models import Channel, Lead, MissedCall, SaleRequest, Step
 from ventas.domain.schedule import local_day
 from ventas.observability import logger
 from ventas.services.concurrency import update_request
+from ventas.services.receipts import LeadReceipt, find_receipt, record_receipt
 
 CLOCK_SKEW = timedelta(minutes=2)  # the IVR's clock may run a little ahead of ours
 
@@ -77,6 +78,19 @@ def _place_lead(deps: Container, lead: Lead, candidate: str) -> tuple[str | None
         if ci_holder != candidate:
             return None, ci_holder
     return None, None
+
+
+def lead_keys(deps: Container, lead: Lead, idempotency_key: str | None = None) -> list[str]:
+    """The keys naming a lead: Idempotency-Key (when given) first, then channel + lead id.
+
+    Keyed hashes (`Container.customer_key`), never the values: chatbots and WhatsApp
+    integrations often use the customer's phone as the conversation (lead) id, and an
+    Idempotency-Key may hold anything. `idem#<hash>`, `lead#<hash>`.
+    """
+    keys = [deps.customer_key("lead", f"{lead.channel.value}#{lead.channel_lead_id}")]
+    if idempotency_key:
+        keys.insert(0, deps.customer_key("idem", idempotency_key))
+    return keys
 
 
 def body_fingerprint(deps: Container, lead: Lead, missed_call: bool) -> str:
@@ -142,7 +156,8 @@ def _settled(deps: Container, key: str, bound: str) -> str:
             deps.requests.get(request_id)
             return request_id
         except RequestNotFound:
-            pass
+            if find_receipt(deps, request_id) is not None:
+                return request_id  # a lead that joined another channel's request: its receipt
         current = deps.requests.lookup_key(key)
         if current is None or current == bound:
             break
@@ -166,9 +181,7 @@ def submit_lead(
         raise UnknownService(lead.service_code)
     now = deps.clock.now()
     candidate = new_request_id(local_day(now))
-    keys = [f"lead#{lead.channel.value}#{lead.channel_lead_id}"]
-    if idempotency_key:
-        keys.insert(0, f"idem#{idempotency_key}")
+    keys = lead_keys(deps, lead, idempotency_key)
     fingerprint = body_fingerprint(deps, lead, missed_call)
     mine = _binding(candidate, fingerprint)
     bound, claimed = _claim_lead(deps, keys, mine)
@@ -180,12 +193,7 @@ def submit_lead(
 
     holder, duplicate_of = _place_lead(deps, lead, candidate)
     if holder is not None:
-        _rebind(deps, claimed, mine, _binding(holder, fingerprint))  # replays answer the open request
-        update_request(
-            deps, holder, lambda existing: existing.join_lead(now, lead.channel, lead.channel_lead_id, missed_call)
-        )
-        logger.info("lead joined an open request", extra={"request_id": holder})
-        return IntakeResult(holder, created=False, joined=True)
+        return _join(deps, lead, missed_call, holder, candidate, claimed, fingerprint)
 
     request = SaleRequest(
         request_id=candidate,
@@ -218,6 +226,34 @@ def submit_lead(
         return IntakeResult(candidate, created=True)  # the channel is not told of the other request
     start(deps, request)
     return IntakeResult(candidate, created=True)
+
+
+def _join(
+    deps: Container, lead: Lead, missed_call: bool, holder: str, candidate: str, claimed: list[str], fingerprint: str
+) -> IntakeResult:
+    """The lead comes from an open request's own phone: it joins that request.
+
+    The channel that created the request is told so (`joined`, that request's id). Any other
+    channel gets the answer of a created request, under a receipt of its own
+    (services.receipts): the answer never tells a channel that another request exists.
+    """
+    now = deps.clock.now()
+    try:
+        creator: Channel | None = deps.requests.get(holder).channel
+    except RequestNotFound:
+        creator = None  # still being created by its first lead: not known to be this channel's
+    if creator != lead.channel:
+        # The receipt first: a replay of this lead finds it (services.intake._settled).
+        record_receipt(deps, LeadReceipt(candidate, lead.channel, lead.channel_lead_id, now, holder))
+    else:
+        _rebind(deps, claimed, _binding(candidate, fingerprint), _binding(holder, fingerprint))
+    update_request(
+        deps, holder, lambda existing: existing.join_lead(now, lead.channel, lead.channel_lead_id, missed_call)
+    )
+    logger.info("lead joined an open request", extra={"request_id": holder})
+    if creator != lead.channel:
+        return IntakeResult(candidate, created=True)
+    return IntakeResult(holder, created=False, joined=True)
 
 
 def _flag_possible_duplicate(deps: Container, request: SaleRequest, other: str) -> None:

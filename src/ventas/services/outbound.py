@@ -13,8 +13,11 @@
 - Never fatal: a refusal (`WhatsAppRejected`, `MessageWindowClosed`, a missing access token)
   or an unusable recipient is recorded on the request (`customer_message_refused` with Meta's
   code), counted (`WhatsAppMessageFailed`), and opens a `contact_customer` task; the function
-  returns and the execution goes on. Only `NotifierUnavailable` (Meta did not answer) is
-  raised, for the workflow's Retry; it releases the lease so the retry sends.
+  returns and the execution goes on. `NotifierUnavailable` (Meta did not answer) is raised for
+  the workflow's Retry, releasing the lease so the retry sends; on the state's last attempt
+  (`final`: the ASL passes `$$.State.RetryCount`, see `last_attempt`) it is handled like a
+  refusal instead (`customer_message_refused`, reason `unavailable`), so WhatsApp being down never fails a sale
+  already in Smartflex, nor a rejection.
 """
 
 from __future__ import annotations
@@ -34,6 +37,14 @@ from ventas.observability import logger
 LEASE_SECONDS = 25
 SENT = "sent"
 REFUSED = "refused"
+# The ASL's Retry of NotifierUnavailable on every notifying state: MaxAttempts (tests/infra check).
+NOTIFIER_RETRIES = 4
+
+
+def last_attempt(retry_count: int) -> bool:
+    """True on a state's last attempt at a message: `retry_count` ($$.State.RetryCount, the
+    retries of that state so far) has used up the NotifierUnavailable retries."""
+    return retry_count >= NOTIFIER_RETRIES
 
 
 def _done_key(request_id: str, kind: str) -> str:
@@ -54,11 +65,12 @@ def message_for(deps: Container, wamid: str) -> tuple[str, str] | None:
     return request_id, kind or "unknown"
 
 
-def tell_customer(deps: Container, request: SaleRequest, kind: str, text: str) -> str | None:
+def tell_customer(deps: Container, request: SaleRequest, kind: str, text: str, final: bool = False) -> str | None:
     """Send message `kind` (a `messages.MESSAGE_TEMPLATES` name) to the request's customer, once.
 
     Returns the wamid when sent now; None when it was already sent or refused before, or is
-    refused now (recorded, contact task opened). Raises NotifierUnavailable (try again later).
+    refused now (recorded, contact task opened). Raises NotifierUnavailable (try again later),
+    unless `final` (the workflow will not retry): then it is recorded and a contact task opened.
     """
     request_id = request.request_id
     done = _done_key(request_id, kind)
@@ -68,9 +80,13 @@ def tell_customer(deps: Container, request: SaleRequest, kind: str, text: str) -
     lease = _take_lease(deps, request_id, kind)
     try:
         wamid = deps.notifier.send(request_id, request.phone, kind, text)
-    except NotifierUnavailable:
+    except NotifierUnavailable as down:
         deps.requests.release_key(f"sending#{request_id}#{kind}", lease)
-        raise
+        if not final:
+            raise
+        _refused(deps, request, kind, down)
+        deps.requests.claim_key(done, REFUSED)
+        return None
     except (WhatsAppRejected, ValueError) as refusal:  # ValueError: not a WhatsApp recipient
         _refused(deps, request, kind, refusal)
         deps.requests.claim_key(done, REFUSED)
@@ -99,7 +115,10 @@ def _refused(deps: Container, request: SaleRequest, kind: str, refusal: Exceptio
 
     code = getattr(refusal, "code", None)
     status = getattr(refusal, "status", None)
-    reason = "refused" if isinstance(refusal, WhatsAppRejected) else "not_a_recipient"
+    if isinstance(refusal, NotifierUnavailable):
+        reason = "unavailable"  # still down after the workflow's retries
+    else:
+        reason = "refused" if isinstance(refusal, WhatsAppRejected) else "not_a_recipient"
     meta_code = str(code) if code is not None else reason
     logger.warning(
         "customer message refused: an agent will call",

@@ -17,10 +17,11 @@ from datetime import UTC, date, timedelta
 from typing import TypeVar
 
 from ventas.container import Container
-from ventas.domain.errors import InvalidQuery
+from ventas.domain.errors import InvalidQuery, RequestNotFound
 from ventas.domain.models import Channel, HistoryEntry, OrderState, SaleRequest, Step
 from ventas.domain.schedule import local_day
 from ventas.domain.tasks import HumanTask, TaskStatus
+from ventas.services.receipts import LeadReceipt, find_receipt
 
 T = TypeVar("T")
 MAX_READS = 10  # index pages read per call, at most
@@ -46,6 +47,18 @@ class RequestFilter:
 
 def get_request(deps: Container, request_id: str) -> tuple[SaleRequest, list[HistoryEntry]]:
     return deps.requests.get(request_id), deps.requests.history(request_id)
+
+
+def channel_read(deps: Container, request_id: str) -> SaleRequest | LeadReceipt:
+    """What a channel may read under `request_id`: a request, or a joined lead's receipt
+    (services.receipts). Raises RequestNotFound for neither."""
+    try:
+        return deps.requests.get(request_id)
+    except RequestNotFound:
+        receipt = find_receipt(deps, request_id)
+        if receipt is None:
+            raise
+        return receipt
 
 
 def _filtered(

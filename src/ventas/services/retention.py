@@ -4,7 +4,8 @@ Daily (functions/retention, scheduled): every closed request created on a La Paz
 `retention_days` is anonymised (`ventas.domain.privacy`): its document copies are deleted from
 the bucket (every version), the personal fields cleared, what agents typed into its tasks
 removed, and its customer lookup keys released. What the KPI counts stays, so old days' KPI is
-the same before and after. History entries hold no personal data and stay.
+the same before and after. History entries stay, their personal details removed
+(`privacy.PERSONAL_DETAIL_FIELDS`: a customer's WhatsApp words, agents' comments, wamids).
 
 The run reads the requests of the `catch_up_days` days before the cutoff (index `by_day`, no
 Scan), so a missed run is caught up the next day; anonymised requests are skipped, which makes
@@ -22,7 +23,12 @@ from datetime import date, timedelta
 from ventas.container import Container
 from ventas.domain.errors import RequestNotFound
 from ventas.domain.models import SaleRequest
-from ventas.domain.privacy import anonymise_request, anonymise_task, has_personal_result
+from ventas.domain.privacy import (
+    anonymise_history_entry,
+    anonymise_request,
+    anonymise_task,
+    has_personal_result,
+)
 from ventas.domain.schedule import local_day
 from ventas.observability import logger
 from ventas.services.concurrency import retry_on_conflict
@@ -39,6 +45,7 @@ class RetentionReport:
     anonymised: list[str] = field(default_factory=list)
     documents_deleted: int = 0
     tasks_cleaned: int = 0
+    history_redacted: int = 0
     already_anonymised: int = 0
     kept_open: list[str] = field(default_factory=list)  # open past the period: ops should close them
 
@@ -49,6 +56,7 @@ class RetentionReport:
             "anonymised": len(self.anonymised),
             "documents_deleted": self.documents_deleted,
             "tasks_cleaned": self.tasks_cleaned,
+            "history_redacted": self.history_redacted,
             "already_anonymised": self.already_anonymised,
             "kept_open": self.kept_open,
         }
@@ -111,6 +119,8 @@ def _forget(deps: Container, request: SaleRequest, report: RetentionReport) -> N
         if has_personal_result(task):
             deps.tasks.transition(anonymise_task(task), task.status)
             report.tasks_cleaned += 1
+    # Before the request is marked anonymised: a failure here is redone by the next run.
+    report.history_redacted += deps.requests.redact_history(request_id, anonymise_history_entry)
     for kind, value in (("phone", request.phone), ("ci", request.ci)):
         if value:  # normally released when the request closed (services.closing): make sure
             deps.requests.release_key(f"open#{deps.customer_key(kind, value)}", request_id)

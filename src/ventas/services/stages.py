@@ -143,8 +143,11 @@ def check_coverage(deps: Container, request_id: str) -> CoverageOutput:
     return {"qualified": qualified}
 
 
-def register_sale(deps: Container, request_id: str) -> SaleOutput:
-    """Steps 9.1, 10, 11: Smartflex registration (idempotent per request), then tell the customer."""
+def register_sale(deps: Container, request_id: str, final: bool = False) -> SaleOutput:
+    """Steps 9.1, 10, 11: Smartflex registration (idempotent per request), then tell the customer.
+
+    `final`: the state's last attempt (outbound.last_attempt): WhatsApp still down opens a
+    contact task instead of failing a sale that is already in Smartflex."""
     request = deps.requests.get(request_id)
     if request.ci is None or request.location is None:
         raise ValueError("request reached step 10 without CI or location")
@@ -161,7 +164,7 @@ def register_sale(deps: Container, request_id: str) -> SaleOutput:
     # Saved before the message: a conflict re-applies the change, never the message.
     update_request(deps, request_id, change, request)
     text = messages.sale_done(service, registration.order_id, format_local(earliest)[:10], format_local(latest)[:10])
-    tell_customer(deps, request, "sale_done", text)
+    tell_customer(deps, request, "sale_done", text, final=final)
     return {"orderId": registration.order_id}
 
 
@@ -205,7 +208,7 @@ def missing_requirements(service: Service, request: SaleRequest) -> list[str]:
     return [r.code for r in service.requirements if r.code not in received]
 
 
-def request_documents(deps: Container, request_id: str, token: str, reminder: bool) -> None:
+def request_documents(deps: Container, request_id: str, token: str, reminder: bool, final: bool = False) -> None:
     """Steps 8, 8.1 (and the step 9 reminder): ask by WhatsApp and keep the wait's token.
 
     The token is stored before the checklist is read, so a document arriving meanwhile either
@@ -223,7 +226,9 @@ def request_documents(deps: Container, request_id: str, token: str, reminder: bo
     pending = [r for r in service.requirements if r.code in missing]
     if reminder:
         advance(deps, request_id, Step.DOCUMENTS, "documents_reminder_sent", request, missing=missing)
-        tell_customer(deps, request, "requirements_reminder", messages.requirements_reminder(service, pending))
+        text = messages.requirements_reminder(service, pending)
+        tell_customer(deps, request, "requirements_reminder", text, final=final)
     else:
         advance(deps, request_id, Step.REQUIREMENTS, "requirements_requested", request, missing=missing)
-        tell_customer(deps, request, "requirements_request", messages.requirements_request(service, pending))
+        text = messages.requirements_request(service, pending)
+        tell_customer(deps, request, "requirements_request", text, final=final)

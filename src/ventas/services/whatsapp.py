@@ -101,6 +101,20 @@ def process_delivery(deps: Container, document: Any) -> DeliveryReport:
     return report
 
 
+def _sent_at(deps: Container, message: WaMessage) -> datetime:
+    """When the customer sent it (Meta's timestamp, Unix seconds), never later than now: a
+    timestamp in the future (a skewed or forged clock) is taken as now, and logged."""
+    now = deps.clock.now()
+    try:
+        sent = datetime.fromtimestamp(int(message.timestamp), UTC)
+    except (ValueError, OverflowError, OSError):
+        sent = None
+    if sent is None or sent > now:
+        logger.warning("whatsapp timestamp in the future: taken as now", extra={"message_ref": ref(message.id)})
+        return now
+    return sent
+
+
 def _guarded(report: DeliveryReport, item_ref: str, handle: Any) -> None:
     try:
         handle()
@@ -150,7 +164,7 @@ def _handle(deps: Container, message: WaMessage, report: DeliveryReport) -> str 
                 media.id,
                 media.mime_type,
                 deps.media.fetch(media.id),
-                datetime.fromtimestamp(int(message.timestamp), UTC),
+                _sent_at(deps, message),
                 hint,
             )
             if receipt.status in ("recorded", "complete"):

@@ -179,7 +179,7 @@ class Split:
     statuses: list[WaStatus] = field(default_factory=list)
     malformed: list[tuple[str, str]] = field(default_factory=list)  # (ref, reason: pydantic error type)
     other_fields: int = 0  # changes of fields other than `messages` (not subscribed, not used)
-    understood: bool = True  # False: not a WhatsApp Business delivery at all
+    understood: bool = True  # False: not a WhatsApp Business delivery at all, or no entry list
 
 
 def _dicts(value: Any) -> Iterator[Any]:
@@ -192,8 +192,15 @@ def split(document: Any) -> Split:
     if not isinstance(document, dict) or document.get("object") != "whatsapp_business_account":
         found.understood = False
         return found
-    for entry in _dicts(document.get("entry")):
-        for change in _dicts(entry.get("changes") if isinstance(entry, dict) else None):
+    entries = document.get("entry")
+    if not isinstance(entries, list) or not entries:  # `"entry": {}`, missing, empty: nothing to read
+        found.understood = False
+        return found
+    for entry in entries:
+        if not isinstance(entry, dict) or not isinstance(entry.get("changes"), list):
+            found.malformed.append(("-", "entry_without_changes"))
+            continue
+        for change in entry["changes"]:
             if not isinstance(change, dict) or not isinstance(change.get("value"), dict):
                 found.malformed.append(("-", "change_not_an_object"))
                 continue
