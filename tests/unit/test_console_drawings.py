@@ -16,6 +16,7 @@ from ventas.console.graph_svg import NODE_H, NODE_W, layout, render_graph
 from ventas.console.render import money, navigation
 from ventas.domain.execution_graph import build_graph, edges_of
 from ventas.domain.kpi import KpiReport
+from ventas.domain.models import Outcome
 from ventas.domain.tasks import RESULT_MODELS, HumanTask, TaskKind
 from ventas.web.auth import Role
 
@@ -124,6 +125,9 @@ def test_dashboard_labels_agents_and_csv() -> None:
     assert dashboard.outcome_text("rejected:DEBT") == "Rechazada — Tiene una deuda pendiente con la cooperativa"
     assert dashboard.outcome_text("open:location") == "En curso — Ubicación del domicilio"
     assert dashboard.outcome_text("sold") == "Venta"
+    # Every outcome the KPI breakdown can hold reads in Spanish (a failed execution too).
+    assert dashboard.outcome_text("failed:EXECUTION_FAILED").startswith("Fallida — ")
+    assert all(not dashboard.outcome_text(o.value).startswith(o.value) for o in Outcome)
 
     def done(agent: str, kind: TaskKind, minutes: int, result: dict[str, object] | None = None) -> HumanTask:
         return HumanTask(
