@@ -263,3 +263,18 @@ def test_every_console_route_enforces_its_roles_on_the_server(console: Api) -> N
                 answer = post(console, concrete, {"csrf": csrf}, token)
             refused = answer.status_code == 403
             assert refused == (role not in allowed), (method, path, role, answer.status_code)
+
+
+def test_states_read_in_spanish_on_the_task_and_request_pages(console: Api, deps: Container) -> None:
+    """Agents read 'en curso' and 'tomada', never the TMF622 or task status codes."""
+    request_id = intake.submit_lead(deps, Lead(channel="web", channel_lead_id="w-s", phone="+59171234570")).request_id
+    task = open_(deps, request_id, TaskKind.IDENTIFICATION)
+    agent = mint("agente.ana", ["agent"])
+    csrf = session.csrf_token(session.ConsoleSettings(secret=SECRET), agent)
+    assert post(console, f"/console/tasks/{task.task_id}/claim", {"csrf": csrf}, agent).status_code == 303
+    task_page = get(console, f"/console/tasks/{task.task_id}", agent).body.decode()
+    assert "(tomada)" in task_page
+    assert "(claimed)" not in task_page
+    request_page = get(console, f"/console/requests/{request_id}", agent).body.decode()
+    state = request_page.split('id="state">', 1)[1].split("<", 1)[0]
+    assert state.startswith("en curso") or state.startswith("recibida"), state
