@@ -278,3 +278,20 @@ def test_states_read_in_spanish_on_the_task_and_request_pages(console: Api, deps
     request_page = get(console, f"/console/requests/{request_id}", agent).body.decode()
     state = request_page.split('id="state">', 1)[1].split("<", 1)[0]
     assert state.startswith("en curso") or state.startswith("recibida"), state
+
+
+def test_the_local_sign_in_page_shows_no_text_from_its_url(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A link cannot make the sign-in page say what an attacker wants ("llame al ...")."""
+    from chalicelib import console_http
+
+    monkeypatch.setenv("VD_CONSOLE_SIGNIN", "local")
+    monkeypatch.setenv("VD_CONSOLE_SECRET", SECRET)
+    monkeypatch.setenv("VD_CONSOLE_DEV_USERS", json.dumps({"agente.ana": {"role": "agent", "password": "x"}}))
+    console_http.console_settings.cache_clear()
+    try:
+        page = get(api, "/console/signin?m=Su%20cuenta%20fue%20bloqueada.%20Llame%20al%20555-1234", Host="127.0.0.1")
+        assert page.status_code == 200
+        assert "agente.ana" in page.body.decode()
+        assert "Llame al 555-1234" not in page.body.decode()
+    finally:
+        console_http.console_settings.cache_clear()
