@@ -21,7 +21,9 @@
      its waits, so a later SendTaskSuccess/Failure/Heartbeat is refused as in AWS.
    - SendTaskHeartbeat on a wait without HeartbeatSeconds is InvalidToken in moto; AWS accepts
      it while the task waits (the product uses it to ask "does the workflow still wait?"). A
-     token already answered or ended is refused (TaskDoesNotExist), as in AWS.
+     token already answered or timed out is refused with TaskTimedOut, as in AWS ("the task
+     associated with the token has already been closed"); moto's own TaskTimedOut() and
+     TaskDoesNotExist() lack their message and answer a 500 instead.
    - AWS publishes "Step Functions Execution Status Change" to EventBridge when an execution
      ends; moto publishes nothing. `on_execution_end(listener)` is called with that event's
      shape for every ended execution (the local stack feeds the rule's function with it).
@@ -168,22 +170,22 @@ def _publish(execution: Any) -> None:
 
 def aws_execution_ends() -> None:
     """Point 5 of the module docstring. Idempotent."""
+    from moto.core.exceptions import AWSError
     from moto.stepfunctions.parser.api import ExecutionStatus
-    from moto.stepfunctions.parser.asl.eval.callback.callback import (
-        CallbackConsumerLeft,
-        CallbackNotifyConsumerError,
-        CallbackPoolManager,
-    )
+    from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackPoolManager
     from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication, Execution
 
     if getattr(Execution, "_vd_ends", False):
         return
 
+    class TaskClosed(AWSError):
+        TYPE = "TaskTimedOut"
+        STATUS = 400
+
     def ended(endpoint: Any) -> None:
-        if endpoint.consumer_error is not None:
-            raise CallbackNotifyConsumerError(callback_consumer_error=endpoint.consumer_error)
-        if endpoint._notify_event.is_set():  # answered already, or its execution stopped
-            raise CallbackNotifyConsumerError(callback_consumer_error=CallbackConsumerLeft())
+        # Timed out, answered already, or its execution stopped: closed, as AWS says it.
+        if endpoint.consumer_error is not None or endpoint._notify_event.is_set():
+            raise TaskClosed("Task Timed Out: 'Provided task does not exist anymore'")
 
     def heartbeat(self: Any, callback_id: str) -> bool:
         endpoint = self._pool.get(callback_id, None)

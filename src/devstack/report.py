@@ -24,7 +24,13 @@ from ventas.domain.schedule import LA_PAZ
 from ventas.domain.tasks import TaskKind
 from ventas.web.views import KIND_LABELS
 
-OUTCOMES = {"sold": "Vendida", "rejected": "Rechazada", "abandoned": "Abandonada", "open": "Sin concluir"}
+OUTCOMES = {
+    "sold": "Vendida",
+    "rejected": "Rechazada",
+    "abandoned": "Abandonada",
+    "failed": "Fallida",
+    "open": "Sin concluir",
+}
 REASONS = {
     "DEBT": "Deuda pendiente",
     "CENTRAL_DE_RIESGOS": "Registrado en la central de riesgos",
@@ -36,6 +42,10 @@ REASONS = {
     "CUSTOMER_UNREACHABLE": "El cliente no contestó",
     "INSTALLATION_CANCELLED": "Instalación cancelada",
     "MANUAL_REJECTION": "Rechazada en revisión manual",
+    "TASK_NOT_WORKED": "Ningún agente atendió la tarea a tiempo",
+    "EXECUTION_FAILED": "La ejecución falló",
+    "EXECUTION_TIMED_OUT": "La ejecución superó su plazo máximo",
+    "EXECUTION_STOPPED": "Ejecución detenida por operaciones",
 }
 POLICIES = {
     "registered": "venta registrada en Smartflex (paso 10) y no cancelada",
@@ -154,7 +164,7 @@ def _outcome_row(label: str) -> tuple[str, str]:
 
 def _outcomes(console: Console, result: DayResult) -> None:
     counts = Counter(r.outcome for r in result.records)
-    order = {"sold": 0, "rejected": 1, "abandoned": 2, "open": 3}
+    order = {"sold": 0, "rejected": 1, "abandoned": 2, "failed": 3, "open": 4}
     table = Table(title="Resultados del día", title_justify="left")
     table.add_column("Resultado")
     table.add_column("Motivo (código)")

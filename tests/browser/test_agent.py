@@ -126,7 +126,7 @@ def test_an_agent_works_a_missed_call_to_the_qc_call(sign_in: SignIn, http: Http
 
     # The request's page: completed, its timeline, the contract recorded, the PDFs.
     agent.goto(f"/console/requests/{request_id}")
-    wait_for_row(agent, "#state:has-text('completed')")
+    wait_for_row(agent, "#state:has-text('completada')")
     accessible(axe, agent)
     assert agent.locator("#timeline tbody tr").count() > 5
     agent.click("#record-contract")

@@ -57,7 +57,7 @@ def test_a_supervisor_sees_the_kpi_change_after_a_sale_and_drills_down(
     assert sold not in csv.text()
 
     supervisor.locator(f"#against a[href$='/console/requests/{rejected}']").click()
-    expect(supervisor.locator("#state")).to_contain_text("rejected")
+    expect(supervisor.locator("#state")).to_contain_text("rechazada")
     expect(supervisor.locator("main")).to_contain_text("Tiene una deuda pendiente")
     assert "3456789" not in supervisor.content()  # CI masked for supervisors
     accessible(axe, supervisor)

@@ -213,3 +213,31 @@ def test_a_failed_execution_marks_its_request_failed_with_the_cause(driver: Driv
     # The customer may start again.
     again = http.submit_lead(channel="web", channel_lead_id="web-failed-2", phone=phone, location=CENTRO)
     assert again != request_id
+
+
+def test_a_token_answered_already_is_refused_as_aws_refuses_it(driver: Driver, http: HttpDriver) -> None:
+    """The execution goes on (RUNNING, waiting elsewhere); its old token is a client error that
+    the workflow adapter reads as "no longer waiting" (TaskTimedOut), never a 500 of the engine."""
+    request_id = http.submit_lead(
+        channel="web",
+        channel_lead_id="web-token-twice",
+        phone="+59176000008",
+        ci="6000008 LP",
+        service_code="INTERNET_FTTH_100",
+        location=CENTRO,
+    )
+    wait_for(lambda: http.request(request_id).step == Step.REQUIREMENTS, 20, "step 8")
+    token = wait_for(lambda: driver.stack.deps.requests.get_token(request_id, "documents"), 20, "the documents wait")
+    sfn = driver.stack.client("stepfunctions")
+    sfn.send_task_success(taskToken=token, output="{}")  # the wait for documents ends
+    wait_for(lambda: "AwaitInstallation" in driver.states_entered(request_id), 20, "the installation wait")
+    assert driver.execution(request_id)["status"] == "RUNNING"
+    for send in (
+        lambda: sfn.send_task_success(taskToken=token, output="{}"),
+        lambda: sfn.send_task_heartbeat(taskToken=token),
+        lambda: sfn.send_task_failure(taskToken=token, error="X", cause="late"),
+    ):
+        with pytest.raises(sfn.exceptions.ClientError) as refused:
+            send()
+        assert refused.value.response["Error"]["Code"] == "TaskTimedOut"
+        assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from devstack.report import _kpi
+from devstack.report import OUTCOMES, REASONS, _kpi
 from devstack.runlog import DayResult
 from tests.unit.api_harness import Api, api, body
 from ventas.config import Timing
@@ -206,3 +206,11 @@ def test_the_installation_follow_up_task_shows_the_smartflex_order(api: Api) -> 
     task = tasks.open_task(api.deps, TaskKind.INSTALLATION_FOLLOW_UP, request_id, "tok-follow", 3600)
     (item,) = body(api.call("GET", "/v1/tasks?status=open&step=12", Role.AGENT))["items"]
     assert (item["task_id"], item["order_id"]) == (task.task_id, "SF-000123")
+
+
+def test_the_day_summary_names_every_outcome_and_reason_in_spanish() -> None:
+    """`make run`'s table: no reason code or outcome shown as its bare code."""
+    from ventas.domain.reasons import Outcome, ReasonCode
+
+    assert set(ReasonCode) <= set(REASONS)
+    assert set(Outcome) <= set(OUTCOMES)

@@ -14,8 +14,9 @@ from ventas.console import dashboard, forms
 from ventas.console.drawings import coverage_map, frame, kpi_chart, zones
 from ventas.console.graph_svg import NODE_H, NODE_W, layout, render_graph
 from ventas.console.render import money, navigation
-from ventas.domain.execution_graph import build_graph, edges_of
+from ventas.domain.execution_graph import build_graph, edges_of, scrub
 from ventas.domain.kpi import KpiReport
+from ventas.domain.models import Outcome
 from ventas.domain.tasks import RESULT_MODELS, HumanTask, TaskKind
 from ventas.web.auth import Role
 
@@ -124,6 +125,9 @@ def test_dashboard_labels_agents_and_csv() -> None:
     assert dashboard.outcome_text("rejected:DEBT") == "Rechazada — Tiene una deuda pendiente con la cooperativa"
     assert dashboard.outcome_text("open:location") == "En curso — Ubicación del domicilio"
     assert dashboard.outcome_text("sold") == "Venta"
+    # Every outcome the KPI breakdown can hold reads in Spanish (a failed execution too).
+    assert dashboard.outcome_text("failed:EXECUTION_FAILED").startswith("Fallida — ")
+    assert all(not dashboard.outcome_text(o.value).startswith(o.value) for o in Outcome)
 
     def done(agent: str, kind: TaskKind, minutes: int, result: dict[str, object] | None = None) -> HumanTask:
         return HumanTask(
@@ -152,3 +156,11 @@ def test_dashboard_labels_agents_and_csv() -> None:
     ]
     csv = dashboard.to_csv(["a", "b"], [["ñandú", None]])
     assert csv == "\ufeffa,b\r\nñandú,\r\n"
+
+
+def test_scrubbed_causes_keep_the_request_id_and_hide_ci_and_phone() -> None:
+    """Ops find the request an error names; its CI and phone stay out."""
+    text = scrub("request vd-20261130-ca5e7558bc has ended; CI 4567890 CB, phone +59171234567")
+    assert "vd-20261130-ca5e7558bc" in text
+    assert "4567890" not in text
+    assert "71234567" not in text

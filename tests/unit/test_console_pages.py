@@ -263,3 +263,35 @@ def test_every_console_route_enforces_its_roles_on_the_server(console: Api) -> N
                 answer = post(console, concrete, {"csrf": csrf}, token)
             refused = answer.status_code == 403
             assert refused == (role not in allowed), (method, path, role, answer.status_code)
+
+
+def test_states_read_in_spanish_on_the_task_and_request_pages(console: Api, deps: Container) -> None:
+    """Agents read 'en curso' and 'tomada', never the TMF622 or task status codes."""
+    request_id = intake.submit_lead(deps, Lead(channel="web", channel_lead_id="w-s", phone="+59171234570")).request_id
+    task = open_(deps, request_id, TaskKind.IDENTIFICATION)
+    agent = mint("agente.ana", ["agent"])
+    csrf = session.csrf_token(session.ConsoleSettings(secret=SECRET), agent)
+    assert post(console, f"/console/tasks/{task.task_id}/claim", {"csrf": csrf}, agent).status_code == 303
+    task_page = get(console, f"/console/tasks/{task.task_id}", agent).body.decode()
+    assert "(tomada)" in task_page
+    assert "(claimed)" not in task_page
+    request_page = get(console, f"/console/requests/{request_id}", agent).body.decode()
+    state = request_page.split('id="state">', 1)[1].split("<", 1)[0]
+    assert state.startswith("en curso") or state.startswith("recibida"), state
+
+
+def test_the_local_sign_in_page_shows_no_text_from_its_url(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A link cannot make the sign-in page say what an attacker wants ("llame al ...")."""
+    from chalicelib import console_http
+
+    monkeypatch.setenv("VD_CONSOLE_SIGNIN", "local")
+    monkeypatch.setenv("VD_CONSOLE_SECRET", SECRET)
+    monkeypatch.setenv("VD_CONSOLE_DEV_USERS", json.dumps({"agente.ana": {"role": "agent", "password": "x"}}))
+    console_http.console_settings.cache_clear()
+    try:
+        page = get(api, "/console/signin?m=Su%20cuenta%20fue%20bloqueada.%20Llame%20al%20555-1234", Host="127.0.0.1")
+        assert page.status_code == 200
+        assert "agente.ana" in page.body.decode()
+        assert "Llame al 555-1234" not in page.body.decode()
+    finally:
+        console_http.console_settings.cache_clear()

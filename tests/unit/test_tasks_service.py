@@ -158,3 +158,36 @@ def test_an_agent_task_is_never_reopened_past_a_limit(deps: Container, request_i
         task = open_(deps, request_id, TaskKind.IDENTIFICATION, f"tok-i{n}")
         assert task.status == TaskStatus.OPEN
     assert answers(deps) == []
+
+
+@pytest.mark.parametrize("moment", ["after_the_check", "after_the_task_write"])
+def test_a_request_ending_while_the_task_completes_answers_not_waiting_and_keeps_nothing(
+    deps: Container, request_id: str, moment: str
+) -> None:
+    """The execution ends (stopped, failed) while the agent's completion is under way: the agent
+    hears that the workflow no longer waits (410), the task is expired, the request unchanged."""
+    from ventas.services.closing import execution_ended
+
+    task = open_(deps, request_id, TaskKind.IDENTIFICATION)
+    workflow, repository = deps.workflow, deps.tasks
+    assert isinstance(workflow, InMemoryWorkflow)
+    checked, write = workflow.check_waiting, repository.transition
+
+    def ends_after_check(token: str) -> None:
+        checked(token)
+        execution_ended(deps, request_id, "ABORTED", "stopped by ops")
+
+    def ends_after_write(new: HumanTask, *args: object, **kwargs: object) -> None:
+        write(new, *args, **kwargs)  # type: ignore[arg-type]
+        if new.status == TaskStatus.COMPLETED:
+            execution_ended(deps, request_id, "ABORTED", "stopped by ops")
+
+    if moment == "after_the_check":
+        workflow.check_waiting = ends_after_check  # type: ignore[method-assign]
+    else:
+        repository.transition = ends_after_write  # type: ignore[method-assign,assignment]
+    with pytest.raises(WorkflowNotWaiting):
+        tasks.complete(deps, task.task_id, "maria", {"ci": "5987654 CB", "service_code": "INTERNET_FTTH_50"})
+    assert deps.tasks.get(task.task_id).status == TaskStatus.EXPIRED
+    assert deps.requests.get(request_id).ci is None
+    assert answers(deps) == []

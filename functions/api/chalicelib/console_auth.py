@@ -65,7 +65,7 @@ def signin(call: Page) -> Response:
     for user in s.dev_users:
         users.setdefault(user.role, []).append(user.username)
     groups = [(ROLE_LABELS.get(role, role), names) for role, names in sorted(users.items())]
-    return call.render("signin.html", title="Iniciar sesión", groups=groups, message=call.query.get("m"))
+    return call.render("signin.html", title="Iniciar sesión", groups=groups)
 
 
 @page(bp, "/console/signin", roles=None, methods=("POST",), csrf="pre")

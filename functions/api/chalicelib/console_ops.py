@@ -11,6 +11,7 @@ from chalicelib.console_http import Page, page
 from chalicelib.http import deps
 from ventas.console import dashboard
 from ventas.console.graph_svg import STATUS_FILL, STATUS_TEXT, render_graph
+from ventas.console.render import STATE_LABELS
 from ventas.domain.errors import ExecutionNotFound
 from ventas.domain.models import Channel, OrderState, Step
 from ventas.domain.schedule import format_local
@@ -22,15 +23,6 @@ from ventas.web.views import KIND_LABELS, STEP_LABELS, RequestSummary, request_s
 bp = Blueprint(__name__)
 OPS = (Role.OPS,)
 PAGE_SIZE = 50
-STATE_LABELS = {
-    "acknowledged": "recibida",
-    "pending": "pendiente",
-    "inProgress": "en curso",
-    "completed": "completada",
-    "rejected": "rechazada",
-    "cancelled": "cancelada",
-    "failed": "fallida",
-}
 
 
 def _choice(call: Page, name: str, kind: Any) -> Any:

@@ -21,7 +21,7 @@ POLICIES = {
     "installed": "Venta registrada y con instalación confirmada (paso 12).",
     "qc_done": "Venta instalada y con llamada de calidad de 4 o 5 (paso 13.1).",
 }
-OUTCOMES = {"sold": "Venta", "rejected": "Rechazada", "abandoned": "Abandonada"}
+OUTCOMES = {"sold": "Venta", "rejected": "Rechazada", "abandoned": "Abandonada", "failed": "Fallida"}
 
 
 def outcome_text(label: str) -> str:

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from fpdf import FPDF
 
-from ventas.console.render import local_time, money
+from ventas.console.render import local_time, money, state_text
 from ventas.domain.catalogue import Service
 from ventas.web.views import RequestDetail
 
@@ -79,7 +79,7 @@ def solicitud_de_servicio(
     doc.row("Orden Smartflex", r.order_id)
     doc.row("Fecha de ingreso", r.created_at_local)
     doc.row("Instalación estimada hasta", r.expected_completion_date_local)
-    doc.row("Estado", f"{r.state} - {r.step.label}")
+    doc.row("Estado", f"{state_text(r.state)} - {r.step.label}")
     doc.ln(10)
     doc.set_font("Helvetica", "", 10)
     doc.cell(90, 6, "_____________________________")

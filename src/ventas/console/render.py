@@ -57,6 +57,29 @@ def local_time(at: datetime | None) -> str:
     return "—" if at is None else format_local(at)
 
 
+# TMF622 order states and task statuses as a person reads them.
+STATE_LABELS = {
+    "acknowledged": "recibida",
+    "pending": "pendiente",
+    "inProgress": "en curso",
+    "completed": "completada",
+    "rejected": "rechazada",
+    "cancelled": "cancelada",
+    "failed": "fallida",
+}
+TASK_STATUS_LABELS = {"open": "sin tomar", "claimed": "tomada", "completed": "completada", "expired": "vencida"}
+
+
+def state_text(state: str) -> str:
+    """A request's TMF622 state in Spanish (`inProgress` -> `en curso`)."""
+    return STATE_LABELS.get(str(state), str(state))
+
+
+def task_status_text(status: str) -> str:
+    """A task's status in Spanish (`claimed` -> `tomada`)."""
+    return TASK_STATUS_LABELS.get(str(status), str(status))
+
+
 def number(value: float, decimals: int = 1) -> str:
     """Decimal comma: 96,5."""
     return f"{value:.{decimals}f}".replace(".", ",")
@@ -74,6 +97,8 @@ def environment() -> Environment:
     env.filters["bs"] = money
     env.filters["lapaz"] = local_time
     env.filters["num"] = number
+    env.filters["estado"] = state_text
+    env.filters["estado_tarea"] = task_status_text
     env.globals["htmx"] = HTMX
     return env
 

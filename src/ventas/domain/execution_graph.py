@@ -27,7 +27,7 @@ _ATTEMPTS = {"TaskScheduled", "LambdaFunctionScheduled"}
 # Causes are our own error messages, but a cause must never carry a phone, a CI or a token.
 _SCRUB = (
     (re.compile(r"\+?591\d{7,8}"), "[teléfono]"),
-    (re.compile(r"\b\d{5,10}(?:-\d[A-Z])?(?: ?(?:LP|CB|SC|OR|PT|CH|TJ|BE|PD))?\b"), "[ci]"),
+    (re.compile(r"(?<!vd-)\b\d{5,10}(?:-\d[A-Z])?(?: ?(?:LP|CB|SC|OR|PT|CH|TJ|BE|PD))?\b"), "[ci]"),  # not a request id
     (re.compile(r"[A-Za-z0-9+/=_-]{60,}"), "[…]"),
 )
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ventas.container import Container
+from ventas.domain.errors import InvalidValue
 from ventas.domain.models import HistoryEntry
 
 CONTRACT_RECEIVED = "contract_received"
@@ -26,11 +27,17 @@ def contract_received(deps: Container, request_id: str) -> HistoryEntry | None:
 
 
 def record_contract(deps: Container, request_id: str, agent: str) -> HistoryEntry:
-    """Record the signed contract as received by `agent`; idempotent (returns the first record)."""
+    """Record the signed contract as received by `agent`; idempotent (returns the first record).
+
+    Raises InvalidValue (422) when the request has no sale registered in Smartflex (step 10):
+    there is no contract to receive for it.
+    """
     existing = contract_received(deps, request_id)
     if existing is not None:
         return existing
     request = deps.requests.get(request_id)
+    if request.order_id is None:
+        raise InvalidValue("request_id", "La solicitud no tiene una venta registrada: no hay contrato que recibir.")
     entry = HistoryEntry(at=deps.clock.now(), step=request.step, event=CONTRACT_RECEIVED, detail={"by": agent})
     deps.requests.append_history(request_id, entry)
     return entry

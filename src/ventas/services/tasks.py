@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ventas.container import Container
-from ventas.domain.errors import AlreadyExists, TaskConflict, UnknownService, WorkflowNotWaiting
+from ventas.domain.errors import AlreadyExists, RequestEnded, TaskConflict, UnknownService, WorkflowNotWaiting
 from ventas.domain.models import Reason, ReasonCode, SaleRequest
 from ventas.domain.tasks import (
     ESCALATED_TO,
@@ -176,14 +176,24 @@ def complete(deps: Container, task_id: str, agent: str, body: dict[str, Any]) ->
     except WorkflowNotWaiting:
         _expire(deps, task)
         raise
-    deps.tasks.transition(done, task.status, expected_assignee=task.assignee)
+    try:
+        deps.tasks.transition(done, task.status, expected_assignee=task.assignee)
+    except TaskConflict:
+        if deps.tasks.get(task_id).status == TaskStatus.EXPIRED:  # its request ended meanwhile
+            raise WorkflowNotWaiting("La solicitud ya no espera esta tarea.") from None
+        raise
     qc_at = (
         qc_slot(deps, result.installed_at or now)
         if isinstance(result, InstallationFollowUpResult) and result.installed
         else None
     )
     # Saved before the workflow is answered: the next stage reads what the agent recorded.
-    update_request(deps, task.request_id, lambda r: _record(r, task, result, now, qc_at), request)
+    try:
+        update_request(deps, task.request_id, lambda r: _record(r, task, result, now, qc_at), request)
+    except RequestEnded:  # the execution ended after the check: nothing recorded, nothing answered
+        with contextlib.suppress(TaskConflict):
+            deps.tasks.transition(done.model_copy(update={"status": TaskStatus.EXPIRED}), TaskStatus.COMPLETED)
+        raise WorkflowNotWaiting("La solicitud ya concluyó: no espera esta tarea.") from None
     if result_ci := getattr(result, "ci", None):
         deps.requests.claim_key(f"open#{deps.customer_key('ci', result_ci)}", task.request_id)
     try:
