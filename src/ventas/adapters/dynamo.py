@@ -128,14 +128,15 @@ class DynamoRequestRepository(Table):
         request.version = expected + 1
 
     def _write(self, request: SaleRequest, put: dict[str, Any]) -> bool:
-        """Write the request item and its new history entries at once; False if `put`'s
-        condition failed (nothing written)."""
-        entries = [_history_item(request.request_id, entry) for entry in request.new_history]
+        """Write the request item with its new history entries and the lookup keys it bound, at
+        once; False if `put`'s condition failed (nothing written)."""
+        items = [_history_item(request.request_id, entry) for entry in request.new_history]
+        items += [_key_item(key, value) for key, value in request.new_keys.items()]
         try:
-            if entries:
-                items: list[Any] = [{"Put": {"TableName": self._table, **put}}]
-                items += [{"Put": {"TableName": self._table, "Item": item}} for item in entries]
-                self._client.transact_write_items(TransactItems=items)
+            if items:
+                writes: list[Any] = [{"Put": {"TableName": self._table, **put}}]
+                writes += [{"Put": {"TableName": self._table, "Item": item}} for item in items]
+                self._client.transact_write_items(TransactItems=writes)
             else:
                 self._client.put_item(TableName=self._table, **put)
         except ClientError as error:
@@ -158,8 +159,7 @@ class DynamoRequestRepository(Table):
         return [HistoryEntry.model_validate(from_item(i, frozenset({"pk", "sk"}))) for i in items]
 
     def claim_key(self, key: str, request_id: str) -> str:
-        expires = int(time.time()) + KEY_TTL_SECONDS
-        item = to_item({"pk": f"KEY#{key}", "sk": "KEY", "request_id": request_id, TTL_ATTRIBUTE: expires})
+        item = _key_item(key, request_id)
         for _ in range(5):  # a bound key is only ever released, so this rarely loops
             try:
                 self._client.put_item(
@@ -193,17 +193,6 @@ class DynamoRequestRepository(Table):
     def lookup_key(self, key: str) -> str | None:
         item = self._get_item({"pk": string_attr(f"KEY#{key}"), "sk": string_attr("KEY")})
         return None if item is None else item["request_id"]["S"]
-
-    def set_token(self, request_id: str, name: str, token: str | None) -> None:
-        key = {"pk": string_attr(f"REQ#{request_id}"), "sk": string_attr(f"TOKEN#{name}")}
-        if token is None:
-            self._client.delete_item(TableName=self._table, Key=key)
-        else:
-            self._client.put_item(TableName=self._table, Item={**key, "token": string_attr(token)})
-
-    def get_token(self, request_id: str, name: str) -> str | None:
-        item = self._get_item({"pk": string_attr(f"REQ#{request_id}"), "sk": string_attr(f"TOKEN#{name}")})
-        return None if item is None else item["token"]["S"]
 
     def by_status(
         self, status: OrderState, limit: int = 50, start: str | None = None
@@ -266,6 +255,11 @@ class DynamoRequestRepository(Table):
             else:
                 raise RuntimeError("BatchGetItem left keys unprocessed after retries")
         return found
+
+
+def _key_item(key: str, value: str) -> Item:
+    expires = int(time.time()) + KEY_TTL_SECONDS
+    return to_item({"pk": f"KEY#{key}", "sk": "KEY", "request_id": value, TTL_ATTRIBUTE: expires})
 
 
 def _history_item(request_id: str, entry: HistoryEntry) -> Item:

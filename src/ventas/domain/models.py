@@ -170,11 +170,18 @@ class SaleRequest(BaseModel):
     # Installation events already applied (OPR-PAS-P02's own event ids -> kind): a replay is
     # recognised in the same write that applied the event.
     installation_events: dict[str, str] = Field(default_factory=dict)
+    # Step Functions task tokens an outside event answers ("documents", "installation"): kept on
+    # the request, server side only, written and cleared in the saves that change the state.
+    waits: dict[str, str] = Field(default_factory=dict, repr=False)
+    # Customer messages by kind (services.outbound): "sent", "refused" or a sending lease.
+    messages: dict[str, str] = Field(default_factory=dict)
     version: int = 0  # optimistic concurrency: each save requires the version it read
 
     # History entries recorded by the transitions below and not yet saved: the repository's
     # `save` writes them with the new state in one unit (a DynamoDB transaction), then clears them.
     _new_history: list[HistoryEntry] = PrivateAttr(default_factory=list)
+    # Lookup keys to bind in that same unit (key -> bound value), e.g. a sent message's wamid.
+    _new_keys: dict[str, str] = PrivateAttr(default_factory=dict)
 
     @property
     def identified(self) -> bool:
@@ -191,9 +198,29 @@ class SaleRequest(BaseModel):
         """Entries recorded since the last save (oldest first)."""
         return tuple(self._new_history)
 
+    @property
+    def new_keys(self) -> dict[str, str]:
+        """Lookup keys to bind with the next save (key -> value), as `claim_key` would."""
+        return dict(self._new_keys)
+
     def history_saved(self) -> None:
-        """Called by the repository once the state and `new_history` are stored together."""
+        """Called by the repository once the state, `new_history` and `new_keys` are stored
+        together."""
         self._new_history.clear()
+        self._new_keys.clear()
+
+    def bind_key(self, key: str, value: str) -> None:
+        """Bind a lookup key that only this request can own (a wamid, a WhatsApp message id)
+        in the same unit as the next save."""
+        self._new_keys[key] = value
+
+    def await_event(self, name: str, token: str) -> None:
+        """Keep the token of a workflow wait that an outside event answers."""
+        self.waits[name] = token
+
+    def take_wait(self, name: str) -> str | None:
+        """The token of a wait, removed: whoever saves this answers the workflow."""
+        return self.waits.pop(name, None)
 
     def note(self, now: datetime, event: str, **detail: object) -> None:
         """Record an event at the current step without moving the request.
@@ -366,6 +393,7 @@ class SaleRequest(BaseModel):
         status = OrderState.CANCELLED if code == ReasonCode.EXECUTION_STOPPED else OrderState.FAILED
         self.status = status
         self.outcome = Outcome.FAILED
+        self.waits.clear()
         self.note(now, f"execution_{execution_status.lower()}", reason=code.value, cause=(cause or "")[:200])
         return True
 
@@ -373,6 +401,7 @@ class SaleRequest(BaseModel):
         self.status = status
         self.outcome = outcome
         self.step = step
+        self.waits.clear()  # nothing waits on an ended request
         reason = self.reason.code.value if self.reason else None
         self.note(now, f"request_{outcome.value}", reason=reason)
 

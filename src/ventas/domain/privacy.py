@@ -43,6 +43,8 @@ KEPT_FIELDS: frozenset[str] = frozenset(
         "possible_duplicate_of",  # request ids only
         "merged_into",
         "installation_events",  # Instalaciones' event ids and kinds
+        "waits",  # workflow task tokens (cleared when the request ends)
+        "messages",  # message kinds and their state (sent, refused, a lease)
     }
 )
 # Keys of a task's `result` that hold what a person said or typed.

@@ -29,7 +29,8 @@ ABANDON_REASONS = {
 
 def _after_end(deps: Container, request: SaleRequest) -> None:
     """What an end implies beyond the request item: its open tasks expire, the customer's
-    de-duplication keys and the kept task tokens are released, the outcome metric goes out."""
+    de-duplication keys are released, the outcome metric goes out. (The kept task tokens were
+    cleared by the aggregate in the end's own save.)"""
     now = deps.clock.now()
     for task in deps.tasks.open_for(request.request_id):
         if task.kind == TaskKind.CONTACT_CUSTOMER:
@@ -40,8 +41,6 @@ def _after_end(deps: Container, request: SaleRequest) -> None:
     for kind, value in (("phone", request.phone), ("ci", request.ci)):
         if value:
             deps.requests.release_key(f"open#{deps.customer_key(kind, value)}", request.request_id)
-    for name in ("documents", "installation"):
-        deps.requests.set_token(request.request_id, name, None)
     reason = request.reason.code.value if request.reason else None
     outcome = request.outcome.value if request.outcome else "open"
     deps.metrics.outcome(outcome, reason)

@@ -53,17 +53,20 @@ def report_installation(deps: Container, order_id: str, event: InstallationEvent
         raise OrderNotFound(order_id)
     qc_at = qc_slot(deps, event.installed_at) if isinstance(event, InstallationCompleted) else None
 
-    def apply(request: SaleRequest) -> bool:
+    def apply(request: SaleRequest) -> tuple[bool, str | None]:
+        """Whether the event applied, and the installation wait's token it takes (same save)."""
         if isinstance(event, InstallationCompleted):
             assert qc_at is not None
-            return request.installation_completed(now, event.event_id, event.installed_at, qc_at)
-        if isinstance(event, InstallationCancelled):
-            return request.installation_cancelled(now, event.event_id, event.reason)
-        return request.installation_rescheduled(now, event.event_id, event.scheduled_for)
+            applied = request.installation_completed(now, event.event_id, event.installed_at, qc_at)
+        elif isinstance(event, InstallationCancelled):
+            applied = request.installation_cancelled(now, event.event_id, event.reason)
+        else:
+            return request.installation_rescheduled(now, event.event_id, event.scheduled_for), None
+        return applied, request.take_wait("installation") if applied else None
 
-    request, applied = update_request(deps, found.request_id, apply, found)
+    request, (applied, token) = update_request(deps, found.request_id, apply, found)
     if applied:
-        _answer_workflow(deps, request, event)
+        _answer_workflow(deps, request, event, token)
     return InstallationReceipt(
         request_id=request.request_id,
         order_id=order_id,
@@ -74,21 +77,36 @@ def report_installation(deps: Container, order_id: str, event: InstallationEvent
     )
 
 
-def _answer_workflow(deps: Container, request: SaleRequest, event: InstallationEvent) -> None:
-    """Resume (completed) or fail (cancelled) the installation wait; when it timed out, the
+def _answer_workflow(deps: Container, request: SaleRequest, event: InstallationEvent, token: str | None) -> None:
+    """Resume (completed) or fail (cancelled) the installation wait with its `token`, taken
+    from the request in the event's save; when the wait had timed out (no token kept), the
     follow-up task an agent holds is answered instead, and closed with the event as result."""
     if not isinstance(event, InstallationCompleted | InstallationCancelled):
         return  # rescheduled: the workflow keeps waiting
-    token = deps.requests.get_token(request.request_id, "installation")
-    task = None
-    if token is None:
-        task = next(
-            (t for t in deps.tasks.open_for(request.request_id) if t.kind == TaskKind.INSTALLATION_FOLLOW_UP), None
-        )
-        token = task.token if task is not None else None
-    if token is None:
+    if token is not None and _answer(deps, request, event, token):
+        return
+    # The wait timed out (its token, if kept, is no longer awaited): the follow-up task's wait.
+    task = next((t for t in deps.tasks.open_for(request.request_id) if t.kind == TaskKind.INSTALLATION_FOLLOW_UP), None)
+    if task is None or task.token is None:
         logger.info("no installation wait to answer", extra={"request_id": request.request_id})
         return
+    _answer(deps, request, event, task.token)
+    done = task.model_copy(
+        update={
+            "status": TaskStatus.COMPLETED,
+            "assignee": "opr-pas-p02",
+            "completed_at": deps.clock.now(),
+            "result": {"installed": isinstance(event, InstallationCompleted), "event_id": event.event_id},
+        }
+    )
+    try:
+        deps.tasks.transition(done, task.status)
+    except TaskConflict:
+        logger.info("the follow-up task changed meanwhile", extra={"request_id": request.request_id})
+
+
+def _answer(deps: Container, request: SaleRequest, event: InstallationEvent, token: str) -> bool:
+    """Resume (completed) or fail (cancelled) one wait; False when it is no longer awaited."""
     try:
         if isinstance(event, InstallationCompleted):
             assert request.qc_at is not None
@@ -97,18 +115,5 @@ def _answer_workflow(deps: Container, request: SaleRequest, event: InstallationE
             deps.workflow.fail(token, INSTALLATION_CANCELLED, "Instalación cancelada por OPR-PAS-P02")
     except WorkflowNotWaiting:
         logger.info("the installation wait is gone", extra={"request_id": request.request_id})
-    if task is None:
-        deps.requests.set_token(request.request_id, "installation", None)
-    else:
-        done = task.model_copy(
-            update={
-                "status": TaskStatus.COMPLETED,
-                "assignee": "opr-pas-p02",
-                "completed_at": deps.clock.now(),
-                "result": {"installed": isinstance(event, InstallationCompleted), "event_id": event.event_id},
-            }
-        )
-        try:
-            deps.tasks.transition(done, task.status)
-        except TaskConflict:
-            logger.info("the follow-up task changed meanwhile", extra={"request_id": request.request_id})
+        return False
+    return True
