@@ -17,7 +17,7 @@ from ventas.domain.models import Outcome, ReasonCode, SaleRequest, Step
 from ventas.domain.tasks import TaskKind, TaskStatus
 from ventas.observability import bind_request, logger
 from ventas.services.concurrency import update_request
-from ventas.services.outbound import tell_customer
+from ventas.services.outbound import new_lease, offer_lease, tell_customer
 
 # ASL error name (from a Catch) -> why the request was abandoned.
 ABANDON_REASONS = {
@@ -55,12 +55,20 @@ def _outcome(request: SaleRequest) -> OutcomeOutput:
 def reject(deps: Container, request_id: str) -> OutcomeOutput:
     """Steps 14, 14.1: say why, ask to visit an office; a normal end of the procedure."""
     now = deps.clock.now()
-    request, ended = update_request(deps, request_id, lambda r: r.reject(now))
+    lease = new_lease()
+
+    def change(r: SaleRequest) -> bool:
+        ended = r.reject(now)
+        if r.outcome == Outcome.REJECTED:
+            offer_lease(r, "rejection", lease)
+        return ended
+
+    request, ended = update_request(deps, request_id, change)
     if ended:
         _after_end(deps, request)
     if request.outcome == Outcome.REJECTED and request.reason is not None:
         # Once per request (tell_customer): a retry after a crash between save and send still sends.
-        tell_customer(deps, request, "rejection", messages.rejection(request.reason))
+        tell_customer(deps, request, "rejection", messages.rejection(request.reason), lease)
     return _outcome(request)
 
 
@@ -79,11 +87,19 @@ def abandon_reason(error: str, step: Step) -> ReasonCode:
 def abandon(deps: Container, request_id: str, error: str) -> OutcomeOutput:
     """A wait ran out or the customer could not be reached: the request is cancelled."""
     now = deps.clock.now()
-    request, ended = update_request(deps, request_id, lambda r: r.abandon(now, abandon_reason(error, r.step)))
+    lease = new_lease()
+
+    def change(r: SaleRequest) -> bool:
+        ended = r.abandon(now, abandon_reason(error, r.step))
+        if r.outcome == Outcome.ABANDONED:
+            offer_lease(r, "abandonment", lease)
+        return ended
+
+    request, ended = update_request(deps, request_id, change)
     if ended:
         _after_end(deps, request)
     if request.outcome == Outcome.ABANDONED and request.reason is not None:
-        tell_customer(deps, request, "abandonment", messages.abandonment(request.reason))
+        tell_customer(deps, request, "abandonment", messages.abandonment(request.reason), lease)
     return _outcome(request)
 
 

@@ -36,6 +36,8 @@ def receive_document(
     body: bytes,
     received_at: datetime,
     requirement: str | None = None,
+    loaded: SaleRequest | None = None,
+    seen: str | None = None,
 ) -> DocumentReceipt:
     """Step 9: store one document, tick the checklist, resume the workflow when complete.
 
@@ -43,13 +45,17 @@ def receive_document(
     so either this event or the workflow's own check sees the complete checklist. `requirement`
     is what the caption named (`catalogue.classify`); without one (or one the service does not
     need) the document goes to the `UNCLASSIFIED` slot for an agent, never to a guessed slot.
+    `loaded`: the sender's open request as the caller just read it (its first attempt reads
+    nothing); `seen`: a lookup key bound to the request in the document's own save (the
+    delivery's marker).
     """
-    request_id = open_request_for_phone(deps, phone)
+    request_id = loaded.request_id if loaded is not None else open_request_for_phone(deps, phone)
     if request_id is None:
         return DocumentReceipt(None, "unknown_sender")
+    first = [loaded] if loaded is not None else []
 
     def record() -> tuple[DocumentReceipt, str | None]:
-        request = deps.requests.get(request_id)
+        request = first.pop() if first else deps.requests.get(request_id)
         if any(d.media_id == media_id for d in request.documents):
             return DocumentReceipt(request_id, "duplicate"), None
         service = service_of(deps, request)
@@ -64,6 +70,8 @@ def receive_document(
         )
         missing = missing_requirements(service, request)
         token = None if missing else request.take_wait("documents")
+        if seen is not None:
+            request.bind_key(seen, request_id)
         _record(deps, request, "document_received", requirement=slot, missing=missing)
         status = "unclassified" if slot == UNCLASSIFIED else "recorded" if missing else "complete"
         return DocumentReceipt(request_id, status, tuple(missing)), token

@@ -54,10 +54,24 @@ def message_for(deps: Container, wamid: str) -> tuple[str, str] | None:
     return request_id, kind or "unknown"
 
 
-def tell_customer(deps: Container, request: SaleRequest, kind: str, text: str) -> str | None:
+def new_lease() -> str:
+    """A sending lease: when it was taken (epoch seconds) and by which attempt."""
+    return f"{SENDING} {time.time():.3f} {uuid.uuid4().hex}"
+
+
+def offer_lease(request: SaleRequest, kind: str, lease: str) -> None:
+    """Take the lease of message `kind` in the caller's own save (the state change that explains
+    the message), when no attempt has handled it yet: `tell_customer` then writes nothing before
+    the send."""
+    if kind not in request.messages:
+        request.messages[kind] = lease
+
+
+def tell_customer(deps: Container, request: SaleRequest, kind: str, text: str, lease: str | None = None) -> str | None:
     """Send message `kind` (a `messages.MESSAGE_TEMPLATES` name) to the request's customer, once.
 
-    `request` is the caller's latest copy (a stale one costs a re-read). Returns the wamid when
+    `request` is the caller's latest copy (a stale one costs a re-read); `lease`, one the caller
+    offered in its save (`offer_lease`): held, no write precedes the send. Returns the wamid when
     sent now; None when it was already sent or refused before, or is refused now (recorded,
     contact task opened). Raises NotifierUnavailable (another attempt is sending, or Meta did
     not answer: try again later).
@@ -66,11 +80,12 @@ def tell_customer(deps: Container, request: SaleRequest, kind: str, text: str) -
     if request.messages.get(kind) in (SENT, REFUSED):
         logger.info("customer message already handled", extra={"request_id": request_id, "template": kind})
         return None
-    lease = f"{SENDING} {time.time():.3f} {uuid.uuid4().hex}"
-    request, free = update_request(deps, request_id, lambda r: _take_lease(r, kind, lease), request)
-    if not free:
-        logger.info("customer message already handled", extra={"request_id": request_id, "template": kind})
-        return None
+    if lease is None or request.messages.get(kind) != lease:
+        lease = new_lease()
+        request, free = update_request(deps, request_id, lambda r: _take_lease(r, kind, lease), request)
+        if not free:
+            logger.info("customer message already handled", extra={"request_id": request_id, "template": kind})
+            return None
     try:
         wamid = deps.notifier.send(request_id, request.phone, kind, text)
     except NotifierUnavailable:

@@ -21,7 +21,7 @@ from ventas.domain.models import (
 from ventas.domain.schedule import expected_completion, format_local, next_business_slot
 from ventas.observability import bind_request, logger
 from ventas.services.concurrency import update_request
-from ventas.services.outbound import tell_customer
+from ventas.services.outbound import new_lease, offer_lease, tell_customer
 
 # When NAF reports several impediments, the customer hears the one an office must solve first.
 IMPEDIMENT_PRIORITY = (ReasonCode.CENTRAL_DE_RIESGOS, ReasonCode.DEBT, ReasonCode.EQUIPMENT_TO_RETURN)
@@ -155,13 +155,16 @@ def register_sale(deps: Container, request_id: str) -> SaleOutput:
     earliest, latest = expected_completion(registration.registered_at)
     now = deps.clock.now()
 
+    lease = new_lease()
+
     def change(current: SaleRequest) -> None:
         current.register_order(now, registration.order_id, registration.form_id, latest)
+        offer_lease(current, "sale_done", lease)
 
     # Saved before the message: a conflict re-applies the change, never the message.
-    update_request(deps, request_id, change, request)
+    request, _ = update_request(deps, request_id, change, request)
     text = messages.sale_done(service, registration.order_id, format_local(earliest)[:10], format_local(latest)[:10])
-    tell_customer(deps, request, "sale_done", text)
+    tell_customer(deps, request, "sale_done", text, lease)
     return {"orderId": registration.order_id}
 
 
@@ -229,11 +232,15 @@ def request_documents(deps: Container, request_id: str, token: str, reminder: bo
         (Step.DOCUMENTS, "documents_reminder_sent") if reminder else (Step.REQUIREMENTS, "requirements_requested")
     )
 
+    kind = "requirements_reminder" if reminder else "requirements_request"
+    lease = new_lease()
+
     def change(current: SaleRequest) -> list[str]:
         missing = missing_requirements(service, current)
         if missing:
             current.advance(now, step, event, missing=missing)
             current.await_event("documents", token)
+            offer_lease(current, kind, lease)
         return missing
 
     if not missing_requirements(service, request):
@@ -248,6 +255,6 @@ def request_documents(deps: Container, request_id: str, token: str, reminder: bo
     logger.info(event, extra={"step": step.value, "status": request.status.value})
     pending = [r for r in service.requirements if r.code in missing]
     if reminder:
-        tell_customer(deps, request, "requirements_reminder", messages.requirements_reminder(service, pending))
+        tell_customer(deps, request, "requirements_reminder", messages.requirements_reminder(service, pending), lease)
     else:
-        tell_customer(deps, request, "requirements_request", messages.requirements_request(service, pending))
+        tell_customer(deps, request, "requirements_request", messages.requirements_request(service, pending), lease)
