@@ -29,6 +29,8 @@ Writes bench/results/dynamo_calls.json.
 
 from __future__ import annotations
 
+import argparse
+import json
 import math
 import sys
 import threading
@@ -36,6 +38,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -299,7 +302,11 @@ def run(paths: tuple[str, ...] = tuple(PATHS), with_routes: bool = True) -> dict
     return {"generated_at": datetime.now(UTC).isoformat(), "paths": measured, "routes": routes}
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    """`--out PATH` writes the JSON there instead of bench/results/ (the call-budget test)."""
+    args = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    args.add_argument("--out", type=Path, default=None)
+    out = args.parse_args(argv).out
     with logs_to(LOG) as terminal:
         data = run()
         data["notes"] = [
@@ -307,7 +314,11 @@ def main() -> int:
             "write units estimated from item sizes; transactional writes count double",
             "alternative_inline_history_wru: the same saves if the request item carried its history",
         ]
-        path = write_result("dynamo_calls.json", data)
+        if out is None:
+            path = write_result("dynamo_calls.json", data)
+        else:
+            path = out
+            path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
         print(
             f"{'Camino':26} {'llamadas':>8} {'escrituras':>10} {'WRU':>5} {'WRU alt.':>8}  por operación", file=terminal
         )
