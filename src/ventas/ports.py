@@ -6,7 +6,7 @@ workflow can Retry and then open a manual-review task.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -125,8 +125,10 @@ class MediaSource(Protocol):
 class RequestRepository(Protocol):
     """Requests table. Access patterns: docs/architecture.md."""
 
-    def add(self, request: SaleRequest) -> None:
-        """Store a new request with the history it recorded, at once; `AlreadyExists`."""
+    def add(self, request: SaleRequest, claims: Mapping[str, str] | None = None) -> None:
+        """Store a new request with the history it recorded, at once; `AlreadyExists`. With
+        `claims` (key -> value), those lookup keys are bound in the same unit, each only if
+        unbound: `KeyTaken` (nothing written) when one is bound already."""
 
     def get(self, request_id: str) -> SaleRequest: ...
 

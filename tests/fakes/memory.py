@@ -29,7 +29,7 @@ from ventas.adapters.dynamo_keys import (
     task_conflict,
     task_document,
 )
-from ventas.domain.errors import AlreadyExists, ConcurrentUpdate, RequestNotFound, TaskNotFound
+from ventas.domain.errors import AlreadyExists, ConcurrentUpdate, KeyTaken, RequestNotFound, TaskNotFound
 from ventas.domain.models import HistoryEntry, OrderState, SaleRequest
 from ventas.domain.tasks import HumanTask, TaskStatus
 
@@ -53,11 +53,14 @@ class InMemoryRequestRepository:
         self._history: dict[str, list[tuple[str, str]]] = {}
         self._keys: dict[str, str] = {}
 
-    def add(self, request: SaleRequest) -> None:
+    def add(self, request: SaleRequest, claims: Mapping[str, str] | None = None) -> None:
         request_index(request)  # refuses naive datetimes, as the DynamoDB adapter does
         with self._lock:
             if request.request_id in self._requests:
                 raise AlreadyExists(f"request {request.request_id} already exists")
+            if any(key in self._keys for key in claims or {}):
+                raise KeyTaken(f"a key of request {request.request_id} is bound already")
+            self._keys.update(claims or {})
             self._requests[request.request_id] = request.model_dump_json()
             self._append(request)
 

@@ -19,7 +19,7 @@ from ventas.adapters.dynamo import (
     DynamoTaskRepository,
     table_definitions,
 )
-from ventas.domain.errors import ConcurrentUpdate, RequestNotFound, TaskConflict, TaskNotFound
+from ventas.domain.errors import ConcurrentUpdate, KeyTaken, RequestNotFound, TaskConflict, TaskNotFound
 from ventas.domain.models import (
     Channel,
     Document,
@@ -595,3 +595,14 @@ def test_a_repository_makes_its_own_client(client: Any) -> None:
     DynamoRequestRepository("vd-requests").add(sale("r1"))
 
     assert DynamoRequestRepository("vd-requests", client).get("r1").request_id == "r1"
+
+
+def test_a_new_request_claims_its_keys_in_its_own_write_or_writes_nothing(repos: Repos) -> None:
+    repos.requests.add(sale("r1"), {"lead#web#1": "r1@f", "open#phone#a": "r1"})
+    assert (repos.requests.lookup_key("lead#web#1"), repos.requests.lookup_key("open#phone#a")) == ("r1@f", "r1")
+    with pytest.raises(KeyTaken):
+        repos.requests.add(sale("r2"), {"lead#web#2": "r2@f", "open#phone#a": "r2"})
+    assert repos.requests.lookup_key("lead#web#2") is None  # nothing of it was written
+    with pytest.raises(RequestNotFound):
+        repos.requests.get("r2")
+    assert repos.requests.lookup_key("open#phone#a") == "r1"

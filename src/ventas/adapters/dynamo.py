@@ -56,7 +56,7 @@ in-memory adapters order and page exactly like these.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 from botocore.exceptions import ClientError
@@ -82,7 +82,7 @@ from ventas.adapters.dynamo_keys import (
     task_conflict,
     task_document,
 )
-from ventas.domain.errors import AlreadyExists, ConcurrentUpdate, RequestNotFound, TaskNotFound
+from ventas.domain.errors import AlreadyExists, ConcurrentUpdate, KeyTaken, RequestNotFound, TaskNotFound
 from ventas.domain.models import HistoryEntry, OrderState, SaleRequest
 from ventas.domain.tasks import HumanTask, TaskStatus
 
@@ -100,10 +100,27 @@ __all__ = ["KEY_TTL_SECONDS", "TTL_ATTRIBUTE", "DynamoRequestRepository", "Dynam
 class DynamoRequestRepository(Table):
     """`RequestRepository` on the requests table (key design: module docstring)."""
 
-    def add(self, request: SaleRequest) -> None:
-        """The new request and its first history entries, in one transaction."""
+    def add(self, request: SaleRequest, claims: Mapping[str, str] | None = None) -> None:
+        """The new request, its first history entries and the keys it claims (each only if
+        unbound), in one transaction. AlreadyExists, KeyTaken: nothing written."""
         put = {"Item": _request_item(request), "ConditionExpression": "attribute_not_exists(pk)"}
-        if not self._write(request, put):
+        claimed = [
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": _key_item(k, v),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            }
+            for k, v in (claims or {}).items()
+        ]
+        try:
+            written = self._write(request, put, claimed)
+        except ClientError as error:
+            if _transaction_cancelled_by(error, range(1, len(claimed) + 1)):
+                raise KeyTaken(f"a key of request {request.request_id} is bound already") from None
+            raise
+        if not written:
             raise AlreadyExists(f"request {request.request_id} already exists")
 
     def get(self, request_id: str) -> SaleRequest:
@@ -127,14 +144,14 @@ class DynamoRequestRepository(Table):
             raise ConcurrentUpdate(request.request_id)
         request.version = expected + 1
 
-    def _write(self, request: SaleRequest, put: dict[str, Any]) -> bool:
-        """Write the request item with its new history entries and the lookup keys it bound, at
-        once; False if `put`'s condition failed (nothing written)."""
+    def _write(self, request: SaleRequest, put: dict[str, Any], conditional: Sequence[Any] = ()) -> bool:
+        """Write the request item, then `conditional` writes, its new history entries and the
+        lookup keys it bound, at once; False if `put`'s condition failed (nothing written)."""
         items = [_history_item(request.request_id, entry) for entry in request.new_history]
         items += [_key_item(key, value) for key, value in request.new_keys.items()]
         try:
-            if items:
-                writes: list[Any] = [{"Put": {"TableName": self._table, **put}}]
+            if items or conditional:
+                writes: list[Any] = [{"Put": {"TableName": self._table, **put}}, *conditional]
                 writes += [{"Put": {"TableName": self._table, "Item": item}} for item in items]
                 self._client.transact_write_items(TransactItems=writes)
             else:
@@ -269,10 +286,15 @@ def _history_item(request_id: str, entry: HistoryEntry) -> Item:
 
 def _transaction_condition_failed(error: ClientError) -> bool:
     """TransactWriteItems cancelled because the request item's condition failed (item 0)."""
+    return _transaction_cancelled_by(error, range(1))
+
+
+def _transaction_cancelled_by(error: ClientError, positions: range) -> bool:
+    """TransactWriteItems cancelled by a failed condition of an item at one of `positions`."""
     if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
         return False
     reasons = cast(dict[str, Any], error.response).get("CancellationReasons") or []
-    return bool(reasons) and reasons[0].get("Code") == "ConditionalCheckFailed"
+    return any(n < len(reasons) and reasons[n].get("Code") == "ConditionalCheckFailed" for n in positions)
 
 
 def _request_item(request: SaleRequest) -> Item:
