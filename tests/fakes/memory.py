@@ -87,6 +87,9 @@ class InMemoryRequestRepository:
         rows = self._history.setdefault(request.request_id, [])
         rows.extend((history_sk(entry.at), entry.model_dump_json()) for entry in request.new_history)
         self._keys.update(request.new_keys)
+        for key, value in request.released_keys.items():
+            if self._keys.get(key) == value:
+                del self._keys[key]
         request.history_saved()
 
     def append_history(self, request_id: str, entry: HistoryEntry) -> None:

@@ -606,3 +606,16 @@ def test_a_new_request_claims_its_keys_in_its_own_write_or_writes_nothing(repos:
     with pytest.raises(RequestNotFound):
         repos.requests.get("r2")
     assert repos.requests.lookup_key("open#phone#a") == "r1"
+
+
+def test_an_end_releases_its_keys_in_its_save_and_leaves_another_requests_key(repos: Repos) -> None:
+    repos.requests.add(sale("r1"), {"open#phone#a": "r1", "open#ci#b": "r2"})  # the CI key is r2's
+    request = repos.requests.get("r1")
+    request.note(T0, "ended")
+    request.release_key("open#phone#a", "r1")
+    request.release_key("open#ci#b", "r1")  # not bound to r1: the save must not fail for it
+    repos.requests.save(request)
+    assert repos.requests.lookup_key("open#phone#a") is None
+    assert repos.requests.lookup_key("open#ci#b") == "r2"
+    assert [h.event for h in repos.requests.history("r1")] == ["ended"]
+    assert repos.requests.get("r1").version == 1

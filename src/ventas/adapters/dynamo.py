@@ -140,7 +140,30 @@ class DynamoRequestRepository(Table):
             "ConditionExpression": "attribute_exists(pk) AND version = :v",
             "ExpressionAttributeValues": {":v": {"N": str(expected)}},
         }
-        if not self._write(request, put):
+        released = [
+            {
+                "Delete": {
+                    "TableName": self._table,
+                    "Key": {"pk": string_attr(f"KEY#{key}"), "sk": string_attr("KEY")},
+                    "ConditionExpression": "request_id = :id",
+                    "ExpressionAttributeValues": {":id": string_attr(value)},
+                }
+            }
+            for key, value in request.released_keys.items()
+        ]
+        try:
+            written = self._write(request, put, released)
+        except ClientError as error:
+            if not released or not _transaction_cancelled_by(error, range(1, len(released) + 1)):
+                raise
+            # A key is not bound as expected (another request's, or gone): save without the
+            # releases, then release each key that is still ours on its own.
+            keys = request.take_released_keys()
+            self.save(request)
+            for key, value in keys.items():
+                self.release_key(key, value)
+            return
+        if not written:
             raise ConcurrentUpdate(request.request_id)
         request.version = expected + 1
 

@@ -182,6 +182,8 @@ class SaleRequest(BaseModel):
     _new_history: list[HistoryEntry] = PrivateAttr(default_factory=list)
     # Lookup keys to bind in that same unit (key -> bound value), e.g. a sent message's wamid.
     _new_keys: dict[str, str] = PrivateAttr(default_factory=dict)
+    # Lookup keys to release in that same unit (key -> the value they must still hold).
+    _released_keys: dict[str, str] = PrivateAttr(default_factory=dict)
 
     @property
     def identified(self) -> bool:
@@ -199,6 +201,11 @@ class SaleRequest(BaseModel):
         return tuple(self._new_history)
 
     @property
+    def released_keys(self) -> dict[str, str]:
+        """Lookup keys to release with the next save (key -> value they must still hold)."""
+        return dict(self._released_keys)
+
+    @property
     def new_keys(self) -> dict[str, str]:
         """Lookup keys to bind with the next save (key -> value), as `claim_key` would."""
         return dict(self._new_keys)
@@ -208,11 +215,24 @@ class SaleRequest(BaseModel):
         together."""
         self._new_history.clear()
         self._new_keys.clear()
+        self._released_keys.clear()
 
     def bind_key(self, key: str, value: str) -> None:
         """Bind a lookup key that only this request can own (a wamid, a WhatsApp message id)
         in the same unit as the next save."""
         self._new_keys[key] = value
+
+    def release_key(self, key: str, value: str) -> None:
+        """Release a lookup key still bound to `value` in the same unit as the next save (an
+        end frees the customer's keys)."""
+        self._released_keys[key] = value
+
+    def take_released_keys(self) -> dict[str, str]:
+        """The keys to release with the next save, no longer part of it (the repository
+        releases them on their own when one is not bound as expected)."""
+        keys = dict(self._released_keys)
+        self._released_keys.clear()
+        return keys
 
     def await_event(self, name: str, token: str) -> None:
         """Keep the token of a workflow wait that an outside event answers."""

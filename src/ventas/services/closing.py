@@ -28,9 +28,9 @@ ABANDON_REASONS = {
 
 
 def _after_end(deps: Container, request: SaleRequest) -> None:
-    """What an end implies beyond the request item: its open tasks expire, the customer's
-    de-duplication keys are released, the outcome metric goes out. (The kept task tokens were
-    cleared by the aggregate in the end's own save.)"""
+    """What an end implies beyond the request item: its open tasks expire, the outcome metric
+    goes out. (The customer's de-duplication keys were released, and the kept task tokens
+    cleared, in the end's own save: `_ending`.)"""
     now = deps.clock.now()
     for task in deps.tasks.open_for(request.request_id):
         if task.kind == TaskKind.CONTACT_CUSTOMER:
@@ -38,14 +38,21 @@ def _after_end(deps: Container, request: SaleRequest) -> None:
         expired = task.model_copy(update={"status": TaskStatus.EXPIRED, "completed_at": now})
         with contextlib.suppress(TaskConflict):  # completed meanwhile
             deps.tasks.transition(expired, task.status)
-    for kind, value in (("phone", request.phone), ("ci", request.ci)):
-        if value:
-            deps.requests.release_key(f"open#{deps.customer_key(kind, value)}", request.request_id)
     reason = request.reason.code.value if request.reason else None
     outcome = request.outcome.value if request.outcome else "open"
     deps.metrics.outcome(outcome, reason)
     bind_request(request.request_id)
     logger.info(f"request_{outcome}", extra={"reason": reason, "status": request.status.value})
+
+
+def _ending(deps: Container, request: SaleRequest, ended: bool) -> bool:
+    """An end's change: when it ended the request, its save also releases the customer's
+    de-duplication keys (the open# keys of its phone and CI still bound to it)."""
+    if ended:
+        for kind, value in (("phone", request.phone), ("ci", request.ci)):
+            if value:
+                request.release_key(f"open#{deps.customer_key(kind, value)}", request.request_id)
+    return ended
 
 
 def _outcome(request: SaleRequest) -> OutcomeOutput:
@@ -61,7 +68,7 @@ def reject(deps: Container, request_id: str) -> OutcomeOutput:
         ended = r.reject(now)
         if r.outcome == Outcome.REJECTED:
             offer_lease(r, "rejection", lease)
-        return ended
+        return _ending(deps, r, ended)
 
     request, ended = update_request(deps, request_id, change)
     if ended:
@@ -93,7 +100,7 @@ def abandon(deps: Container, request_id: str, error: str) -> OutcomeOutput:
         ended = r.abandon(now, abandon_reason(error, r.step))
         if r.outcome == Outcome.ABANDONED:
             offer_lease(r, "abandonment", lease)
-        return ended
+        return _ending(deps, r, ended)
 
     request, ended = update_request(deps, request_id, change)
     if ended:
@@ -106,7 +113,7 @@ def abandon(deps: Container, request_id: str, error: str) -> OutcomeOutput:
 def close_sale(deps: Container, request_id: str) -> OutcomeOutput:
     """Step 13.1: the QC call concludes the procedure (with or without a score)."""
     now = deps.clock.now()
-    request, ended = update_request(deps, request_id, lambda r: r.close(now))
+    request, ended = update_request(deps, request_id, lambda r: _ending(deps, r, r.close(now)))
     if ended:
         _after_end(deps, request)
     return _outcome(request)
@@ -119,7 +126,9 @@ def execution_ended(deps: Container, request_id: str, status: str, cause: str | 
     (or is unknown). No customer message: ops decide what to tell the customer."""
     now = deps.clock.now()
     try:
-        request, ended = update_request(deps, request_id, lambda r: r.end_execution(now, status, cause))
+        request, ended = update_request(
+            deps, request_id, lambda r: _ending(deps, r, r.end_execution(now, status, cause))
+        )
     except RequestNotFound:
         return False  # not one of ours (or its intake never completed): nothing to mark
     if ended:
