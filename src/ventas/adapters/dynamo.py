@@ -9,9 +9,10 @@ together:
 item           pk                    sk                  other attributes
 =============  ====================  ==================  ==========================================
 request        ``REQ#<request_id>``  ``META``            the SaleRequest fields (JSON form, numbers
-                                                         as N) + index attributes below
+                                                         as N; the workflow tokens in ``waits``,
+                                                         message states in ``messages``) + index
+                                                         attributes below
 history entry  ``REQ#<request_id>``  ``HIST#<at>#<tb>``  the HistoryEntry fields
-task token     ``REQ#<request_id>``  ``TOKEN#<name>``    ``token``
 claimed key    ``KEY#<key>``         ``KEY``             ``request_id``, ``expires_at`` (TTL, below)
 =============  ====================  ==================  ==========================================
 
@@ -29,14 +30,19 @@ Timestamps in keys are UTC, fixed width (``2026-11-27T02:00:00.000000Z``) so the
 the order they were appended in by one process, and never overwrite each other.
 
 `add` is PutItem if ``attribute_not_exists(pk)``; `save` overwrites if ``version`` is still the
-one read. Either writes the history entries the request recorded (`SaleRequest.new_history`)
-in the same TransactWriteItems, so a state is never stored without its history or the reverse. `claim_key` is PutItem if
-``attribute_not_exists(pk)``; on ConditionalCheckFailed it returns the id already bound, so
-concurrent claims agree on one id. `release_key` deletes only if ``request_id`` still matches.
-`lookup_key` and `get_token` are consistent GetItems; `set_token(None)` deletes the item.
+one read. Either writes, in the same TransactWriteItems (a PutItem when there is nothing else),
+the history entries the request recorded (`SaleRequest.new_history`), the keys it bound
+(`new_keys`, unconditional: keys only this request can own, a wamid, a WhatsApp message id)
+and, for `save`, deletes the keys it released (`released_keys`, each only if still bound to
+it); `add` may also claim keys (each only if unbound, else `KeyTaken`). So a state is never
+stored without its history, its keys or the reverse. One unit per state change: the access
+patterns and their counts are in docs/architecture.md ("Access patterns"). `claim_key` is
+PutItem if ``attribute_not_exists(pk)``; on ConditionalCheckFailed it returns the id already
+bound, so concurrent claims agree on one id. `release_key` deletes only if ``request_id``
+still matches. `lookup_key` is a consistent GetItem.
 
 Tasks table (``task_id`` S). A task item holds the HumanTask fields, its Step Functions task
-token included (``token``), ``created_at`` in the fixed-width form above, and:
+token included (``token``) and the request's glance the inbox shows (``glance``), ``created_at`` in the fixed-width form above, and:
 
 - GSI ``inbox``: partition ``status``, sort ``inbox_sk`` = ``<due_at>#<task_id>`` (due first),
   projection ALL, paged.
