@@ -20,19 +20,23 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# path -> (outcome, calls, writes). Issue 11.1's targets for a sale: <= 30 calls, <= 16 writes.
+# path -> (outcome, calls, writes). Issue 11.1's targets for a sale: <= 30 calls, <= 16 writes
+# (not met yet: docs/architecture.md, "Access patterns", says what is left). Before issue 11:
+# happy sale 73 calls / 38 writes, missed call sold 97 / 48, rejections 18 / 14 and 20 / 15,
+# abandoned 36 / 27, missed call unreachable 26 / 16.
 PATH_BUDGETS: dict[str, tuple[str, int, int]] = {
-    "happy_path_sale": ("sold", 43, 23),
-    "missed_call_sale": ("sold", 63, 33),
-    "rejection_impediment": ("rejected", 12, 9),
-    "rejection_no_coverage": ("rejected", 14, 10),
-    "abandoned_no_documents": ("abandoned", 20, 14),
-    "missed_call_unreachable": ("abandoned", 18, 11),
+    "happy_path_sale": ("sold", 38, 18),
+    "missed_call_sale": ("sold", 59, 29),
+    "rejection_impediment": ("rejected", 7, 4),
+    "rejection_no_coverage": ("rejected", 9, 5),
+    "abandoned_no_documents": ("abandoned", 15, 9),
+    "missed_call_unreachable": ("abandoned", 15, 8),
 }
-# route (as the bench labels it) -> (calls, writes)
+# route (as the bench labels it) -> (calls, writes). A replayed lead first tries the new-lead
+# write (one transaction that writes nothing when a key is bound), then reads its answer.
 ROUTE_BUDGETS: dict[str, tuple[int, int]] = {
-    "POST /v1/requests (new lead)": (4, 4),
-    "POST /v1/requests (replayed lead)": (3, 1),
+    "POST /v1/requests (new lead)": (1, 1),
+    "POST /v1/requests (replayed lead)": (4, 2),
     "POST /v1/whatsapp/webhook (document 1 of 3)": (3, 1),
     "POST /v1/whatsapp/webhook (document 2 of 3)": (3, 1),
     "POST /v1/whatsapp/webhook (document 3 of 3)": (3, 1),

@@ -14,6 +14,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PrivateAttr
 
 from ventas.domain.errors import InstallationConflict, RequestEnded
 from ventas.domain.identity import CI, IvrPhone, Phone  # identity formats: ventas.domain.identity
+from ventas.domain.pending import PendingKeys
 
 # The reasons live in ventas.domain.reasons; re-exported here for the model's users.
 from ventas.domain.reasons import REASON_LABELS as REASON_LABELS  # noqa: PLC0414 - explicit re-export
@@ -136,7 +137,7 @@ class HistoryEntry(BaseModel):
     detail: dict[str, Any] = Field(default_factory=dict)
 
 
-class SaleRequest(BaseModel):
+class SaleRequest(PendingKeys):
     """The aggregate: one sale request from the first contact to the QC call."""
 
     request_id: str
@@ -180,10 +181,7 @@ class SaleRequest(BaseModel):
     # History entries recorded by the transitions below and not yet saved: the repository's
     # `save` writes them with the new state in one unit (a DynamoDB transaction), then clears them.
     _new_history: list[HistoryEntry] = PrivateAttr(default_factory=list)
-    # Lookup keys to bind in that same unit (key -> bound value), e.g. a sent message's wamid.
-    _new_keys: dict[str, str] = PrivateAttr(default_factory=dict)
-    # Lookup keys to release in that same unit (key -> the value they must still hold).
-    _released_keys: dict[str, str] = PrivateAttr(default_factory=dict)
+    # Lookup keys bound and released in that same unit: `PendingKeys`.
 
     @property
     def identified(self) -> bool:
@@ -200,39 +198,11 @@ class SaleRequest(BaseModel):
         """Entries recorded since the last save (oldest first)."""
         return tuple(self._new_history)
 
-    @property
-    def released_keys(self) -> dict[str, str]:
-        """Lookup keys to release with the next save (key -> value they must still hold)."""
-        return dict(self._released_keys)
-
-    @property
-    def new_keys(self) -> dict[str, str]:
-        """Lookup keys to bind with the next save (key -> value), as `claim_key` would."""
-        return dict(self._new_keys)
-
     def history_saved(self) -> None:
-        """Called by the repository once the state, `new_history` and `new_keys` are stored
-        together."""
+        """Called by the repository once the state, `new_history` and the pending keys are
+        stored together."""
         self._new_history.clear()
-        self._new_keys.clear()
-        self._released_keys.clear()
-
-    def bind_key(self, key: str, value: str) -> None:
-        """Bind a lookup key that only this request can own (a wamid, a WhatsApp message id)
-        in the same unit as the next save."""
-        self._new_keys[key] = value
-
-    def release_key(self, key: str, value: str) -> None:
-        """Release a lookup key still bound to `value` in the same unit as the next save (an
-        end frees the customer's keys)."""
-        self._released_keys[key] = value
-
-    def take_released_keys(self) -> dict[str, str]:
-        """The keys to release with the next save, no longer part of it (the repository
-        releases them on their own when one is not bound as expected)."""
-        keys = dict(self._released_keys)
-        self._released_keys.clear()
-        return keys
+        self.keys_saved()
 
     def await_event(self, name: str, token: str) -> None:
         """Keep the token of a workflow wait that an outside event answers."""
