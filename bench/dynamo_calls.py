@@ -10,7 +10,7 @@ Every DynamoDB call the product makes is counted by a botocore event hook on bot
 session and attributed to what made it: an API operation (`api:<operationId>`), a Lambda
 function (`fn:<logical id>`) or another thread (the execution-end listener). Calls the bench
 makes itself to watch the stack are not counted. Counts are deterministic (a test keeps them:
-tests/functional/test_call_budget.py); write units are estimated from item sizes (moto reports
+tests/infra/test_call_budget.py); write units are estimated from item sizes (moto reports
 no consumed capacity):
 
 - PutItem/DeleteItem: ceil(KB) on the table, plus ceil(KB) for each ALL-projection index the item

@@ -1,5 +1,8 @@
 """DynamoDB calls per sale and per API route may not grow (issue 11.1): budgets written here.
 
+In the infra tier, which runs in one process: the count starts a local stack of its own,
+which would compete for the CPU with the functional tier's timed waits.
+
 `bench.dynamo_calls` drives each request path and each main route through the local stack's
 HTTP API (in a fresh process: its meter must hook boto3 before the stack's clients exist) and
 counts every DynamoDB call the product makes, attributed to the route or function that made
