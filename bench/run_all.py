@@ -12,7 +12,7 @@ import sys
 import time
 
 # monthly_cost reads what transitions writes.
-BENCHES = ("transitions", "monthly_cost", "throughput", "api_latency", "coldstart")
+BENCHES = ("transitions", "monthly_cost", "dynamo_calls", "throughput", "api_latency", "coldstart")
 
 
 def main() -> int:

@@ -6,7 +6,7 @@ workflow can Retry and then open a manual-review task.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -125,15 +125,18 @@ class MediaSource(Protocol):
 class RequestRepository(Protocol):
     """Requests table. Access patterns: docs/architecture.md."""
 
-    def add(self, request: SaleRequest) -> None:
-        """Store a new request with the history it recorded, at once; `AlreadyExists`."""
+    def add(self, request: SaleRequest, claims: Mapping[str, str] | None = None) -> None:
+        """Store a new request with the history it recorded, at once; `AlreadyExists`. With
+        `claims` (key -> value), those lookup keys are bound in the same unit, each only if
+        unbound: `KeyTaken` (nothing written) when one is bound already."""
 
     def get(self, request_id: str) -> SaleRequest: ...
 
     def save(self, request: SaleRequest) -> None:
         """Store the request's new state and the history entries it recorded (`new_history`)
         in one unit, if its version is still the one read; else `ConcurrentUpdate` and nothing
-        is written. Bumps `version` and clears `new_history` on success."""
+        is written. The lookup keys it bound (`new_keys`) are stored in that same unit. Bumps
+        `version` and clears `new_history` and `new_keys` on success."""
 
     def append_history(self, request_id: str, entry: HistoryEntry) -> None:
         """Store one history entry that changes no state of the request (a note: a customer
@@ -152,11 +155,6 @@ class RequestRepository(Protocol):
     def release_key(self, key: str, request_id: str) -> None: ...
 
     def lookup_key(self, key: str) -> str | None: ...
-
-    def set_token(self, request_id: str, name: str, token: str | None) -> None:
-        """Keep a workflow task token server side (documents, installation)."""
-
-    def get_token(self, request_id: str, name: str) -> str | None: ...
 
     def by_status(
         self, status: OrderState, limit: int = 50, start: str | None = None

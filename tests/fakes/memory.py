@@ -2,7 +2,8 @@
 
 They keep the DynamoDB adapters' contract (`ventas.adapters.dynamo`): same conditional writes
 and errors, same ordering, same paging tokens, by the rules of `ventas.adapters.dynamo_keys`.
-A save stores the request's new state and its recorded history at once, as the transaction does.
+A save stores the request's new state, its recorded history and the keys it bound at once, as
+the transaction does.
 
 Models are kept as JSON text, so a caller mutating what it got never changes what is stored.
 """
@@ -28,7 +29,7 @@ from ventas.adapters.dynamo_keys import (
     task_conflict,
     task_document,
 )
-from ventas.domain.errors import AlreadyExists, ConcurrentUpdate, RequestNotFound, TaskNotFound
+from ventas.domain.errors import AlreadyExists, ConcurrentUpdate, KeyTaken, RequestNotFound, TaskNotFound
 from ventas.domain.models import HistoryEntry, OrderState, SaleRequest
 from ventas.domain.tasks import HumanTask, TaskStatus
 
@@ -51,13 +52,15 @@ class InMemoryRequestRepository:
         self._requests: dict[str, str] = {}
         self._history: dict[str, list[tuple[str, str]]] = {}
         self._keys: dict[str, str] = {}
-        self._tokens: dict[tuple[str, str], str] = {}
 
-    def add(self, request: SaleRequest) -> None:
+    def add(self, request: SaleRequest, claims: Mapping[str, str] | None = None) -> None:
         request_index(request)  # refuses naive datetimes, as the DynamoDB adapter does
         with self._lock:
             if request.request_id in self._requests:
                 raise AlreadyExists(f"request {request.request_id} already exists")
+            if any(key in self._keys for key in claims or {}):
+                raise KeyTaken(f"a key of request {request.request_id} is bound already")
+            self._keys.update(claims or {})
             self._requests[request.request_id] = request.model_dump_json()
             self._append(request)
 
@@ -83,6 +86,10 @@ class InMemoryRequestRepository:
         """With the lock held: the entries the request recorded, stored with its state."""
         rows = self._history.setdefault(request.request_id, [])
         rows.extend((history_sk(entry.at), entry.model_dump_json()) for entry in request.new_history)
+        self._keys.update(request.new_keys)
+        for key, value in request.released_keys.items():
+            if self._keys.get(key) == value:
+                del self._keys[key]
         request.history_saved()
 
     def append_history(self, request_id: str, entry: HistoryEntry) -> None:
@@ -117,17 +124,6 @@ class InMemoryRequestRepository:
     def lookup_key(self, key: str) -> str | None:
         with self._lock:
             return self._keys.get(key)
-
-    def set_token(self, request_id: str, name: str, token: str | None) -> None:
-        with self._lock:
-            if token is None:
-                self._tokens.pop((request_id, name), None)
-            else:
-                self._tokens[(request_id, name)] = token
-
-    def get_token(self, request_id: str, name: str) -> str | None:
-        with self._lock:
-            return self._tokens.get((request_id, name))
 
     def by_status(
         self, status: OrderState, limit: int = 50, start: str | None = None

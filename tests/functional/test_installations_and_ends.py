@@ -227,7 +227,9 @@ def test_a_token_answered_already_is_refused_as_aws_refuses_it(driver: Driver, h
         location=CENTRO,
     )
     wait_for(lambda: http.request(request_id).step == Step.REQUIREMENTS, 20, "step 8")
-    token = wait_for(lambda: driver.stack.deps.requests.get_token(request_id, "documents"), 20, "the documents wait")
+    token = wait_for(
+        lambda: driver.stack.deps.requests.get(request_id).waits.get("documents"), 20, "the documents wait"
+    )
     sfn = driver.stack.client("stepfunctions")
     sfn.send_task_success(taskToken=token, output="{}")  # the wait for documents ends
     wait_for(lambda: "AwaitInstallation" in driver.states_entered(request_id), 20, "the installation wait")

@@ -77,7 +77,9 @@ def events(http: HttpDriver, request_id: str) -> list[tuple[str, dict[str, Any]]
 
 
 def asked_for_documents(http: HttpDriver, request_id: str) -> None:
+    """The requirements message is out and recorded (its wamid now maps back to the request)."""
     wait_for(lambda: "requirements_request" in http.messages(request_id), 20, "the requirements message")
+    wait_for(lambda: any(e == "customer_message_sent" for e, _ in events(http, request_id)), 20, "the message recorded")
 
 
 def sold(http: HttpDriver, request_id: str) -> str:

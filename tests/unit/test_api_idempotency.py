@@ -67,25 +67,30 @@ def test_the_idempotency_key_with_another_body_is_refused(api: Api) -> None:
 
 
 def test_a_replay_while_the_first_is_being_created_answers_409_then_the_request(api: Api) -> None:
+    """A new customer's lead is one atomic write (no window); a lead whose CI is another phone's
+    open request takes the key-by-key path, where a replay can meet a request being written."""
     store = api.deps.requests
+    assert submit(api, {**LEAD, "channel_lead_id": "idem-0", "phone": "+59171234522", "ci": "7654321 CB"})[0] == 202
+    lead = {**LEAD, "ci": "7654321 CB"}
     writing, go_on = threading.Event(), threading.Event()
     add = store.add
 
-    def slow_add(request: SaleRequest) -> None:
-        writing.set()
-        go_on.wait(5)
-        add(request)
+    def slow_add(request: SaleRequest, claims: dict[str, str] | None = None) -> None:
+        if claims is None:  # the key-by-key path's write
+            writing.set()
+            go_on.wait(5)
+        add(request, claims)
 
     store.add = slow_add  # type: ignore[method-assign]
     with ThreadPoolExecutor(1) as pool:
-        first = pool.submit(submit, api, LEAD, KEY)
+        first = pool.submit(submit, api, lead, KEY)
         assert writing.wait(5)
-        status, busy = submit(api, LEAD, KEY)
+        status, busy = submit(api, lead, KEY)
         assert status == 409
         assert busy["error"]["code"] == "request_in_progress"
         go_on.set()
         created = first.result(5)[1]
-    status, replay = submit(api, LEAD, KEY)
+    status, replay = submit(api, lead, KEY)
     assert (status, replay["request_id"], replay["created"]) == (202, created["request_id"], False)
 
 
@@ -93,7 +98,7 @@ def test_a_request_that_could_not_be_written_gives_its_keys_back(api: Api) -> No
     store = api.deps.requests
     add = store.add
 
-    def failing_add(request: SaleRequest) -> None:
+    def failing_add(request: SaleRequest, claims: dict[str, str] | None = None) -> None:
         raise RuntimeError("DynamoDB unavailable")
 
     store.add = failing_add  # type: ignore[method-assign]

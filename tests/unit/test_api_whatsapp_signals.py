@@ -116,7 +116,7 @@ def test_case_003_failed_statuses_are_recorded_warned_counted_and_open_one_conta
     request = api.deps.requests.get(request_id)
     assert (request.status, request.step.value) == (OrderState.IN_PROGRESS, "9")  # still waiting for documents
     assert workflow(api).answers == []
-    assert api.deps.requests.get_token(request_id, "documents") == "tok-case"
+    assert api.deps.requests.get(request_id).waits.get("documents") == "tok-case"
 
     again = body(post(api, case("case003-failed-statuses.json")))  # Meta redelivers
     assert (again["duplicates"], again["failures"]) == (2, 0)

@@ -80,7 +80,7 @@ def test_a_refused_requirements_message_opens_a_contact_task_and_the_wait_goes_o
     notifier.answers["requirements_request"] = [refusal]
     token = workflow_wait(deps, "tok-docs")
     stages.request_documents(deps, request_id, token, reminder=False)  # returns: no failed execution
-    assert deps.requests.get_token(request_id, "documents") == token  # still waiting for documents
+    assert deps.requests.get(request_id).waits.get("documents") == token  # still waiting for documents
     (refused,) = history(deps, request_id, "customer_message_refused")
     assert refused["template"] == "requirements_request"
     (task,) = contact_tasks(deps, request_id)
@@ -125,14 +125,16 @@ def test_a_send_in_flight_holds_a_lease_and_a_dead_one_is_taken_over(
 ) -> None:
     request_id = identified(deps)
     request = deps.requests.get(request_id)
-    lease = f"sending#{request_id}#sale_done"
-    deps.requests.claim_key(lease, f"{time.time():.3f} other-attempt")
+    request.messages["sale_done"] = f"{outbound.SENDING} {time.time():.3f} other-attempt"
+    deps.requests.save(request)
     with pytest.raises(NotifierUnavailable):
-        outbound.tell_customer(deps, request, "sale_done", "texto")
+        outbound.tell_customer(deps, deps.requests.get(request_id), "sale_done", "texto")
     assert notifier.sent == []
-    deps.requests.release_key(lease, deps.requests.lookup_key(lease) or "")
-    deps.requests.claim_key(lease, f"{time.time() - outbound.LEASE_SECONDS - 1:.3f} dead-attempt")
+    request = deps.requests.get(request_id)
+    request.messages["sale_done"] = f"{outbound.SENDING} {time.time() - outbound.LEASE_SECONDS - 1:.3f} dead"
+    deps.requests.save(request)
     assert outbound.tell_customer(deps, request, "sale_done", "texto") == "wamid.test-1"
+    assert deps.requests.get(request_id).messages == {"sale_done": outbound.SENT}
 
 
 def test_a_conflict_after_the_rejection_message_does_not_send_it_twice(

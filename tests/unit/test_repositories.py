@@ -19,7 +19,7 @@ from ventas.adapters.dynamo import (
     DynamoTaskRepository,
     table_definitions,
 )
-from ventas.domain.errors import ConcurrentUpdate, RequestNotFound, TaskConflict, TaskNotFound
+from ventas.domain.errors import ConcurrentUpdate, KeyTaken, RequestNotFound, TaskConflict, TaskNotFound
 from ventas.domain.models import (
     Channel,
     Document,
@@ -195,7 +195,7 @@ def test_save_refuses_a_stale_version_and_keeps_the_newer_write(repos: Repos) ->
 def test_history_is_in_time_order_then_append_order(repos: Repos) -> None:
     repos.requests.add(sale("r1"))
     repos.requests.add(sale("r2"))
-    repos.requests.set_token("r1", "documents", "tok")  # same partition: not history
+    repos.requests.claim_key("other#r1", "r1")  # another item type: not history
     for at, event in [(T0 + 2 * HOUR, "third"), (T0, "first"), (T0 + HOUR, "second-a")]:
         request = repos.requests.get("r1")
         request.note(at, event, n=2, score=0.5)
@@ -294,21 +294,30 @@ def test_only_the_owner_releases_a_key(repos: Repos) -> None:
     repos.requests.release_key("never-claimed", "r1")  # no error
 
 
-def test_tokens_are_set_read_and_deleted(repos: Repos) -> None:
-    assert repos.requests.get_token("r1", "documents") is None
+def test_waits_and_bound_keys_are_saved_with_the_state_and_nothing_on_a_conflict(repos: Repos) -> None:
+    repos.requests.add(sale("r1"))
+    request = repos.requests.get("r1")
+    stale = repos.requests.get("r1")
+    request.await_event("documents", "tok-1")
+    request.note(T0, "asked")
+    request.bind_key("wamid#abc", "r1 requirements_request")
+    repos.requests.save(request)
+    assert request.new_keys == {}
+    stored = repos.requests.get("r1")
+    assert stored.waits == {"documents": "tok-1"}
+    assert repos.requests.lookup_key("wamid#abc") == "r1 requirements_request"
 
-    repos.requests.set_token("r1", "documents", "tok-1")
-    repos.requests.set_token("r1", "installation", "tok-2")
-    repos.requests.set_token("r1", "documents", "tok-3")
+    stale.bind_key("wamid#lost", "r1 sale_done")
+    stale.note(T0, "lost")
+    with pytest.raises(ConcurrentUpdate):
+        repos.requests.save(stale)
+    assert repos.requests.lookup_key("wamid#lost") is None  # one unit: nothing of it written
+    assert [h.event for h in repos.requests.history("r1")] == ["asked"]
 
-    assert repos.requests.get_token("r1", "documents") == "tok-3"
-    assert repos.requests.get_token("r1", "installation") == "tok-2"
-    assert repos.requests.get_token("r2", "documents") is None
-
-    repos.requests.set_token("r1", "documents", None)
-    repos.requests.set_token("r1", "never-set", None)  # no error
-    assert repos.requests.get_token("r1", "documents") is None
-    assert repos.requests.get_token("r1", "installation") == "tok-2"
+    assert stored.take_wait("documents") == "tok-1"
+    assert stored.take_wait("documents") is None
+    repos.requests.save(stored)
+    assert repos.requests.get("r1").waits == {}
 
 
 def test_by_status_is_newest_first_and_paged(repos: Repos) -> None:
@@ -586,3 +595,27 @@ def test_a_repository_makes_its_own_client(client: Any) -> None:
     DynamoRequestRepository("vd-requests").add(sale("r1"))
 
     assert DynamoRequestRepository("vd-requests", client).get("r1").request_id == "r1"
+
+
+def test_a_new_request_claims_its_keys_in_its_own_write_or_writes_nothing(repos: Repos) -> None:
+    repos.requests.add(sale("r1"), {"lead#web#1": "r1@f", "open#phone#a": "r1"})
+    assert (repos.requests.lookup_key("lead#web#1"), repos.requests.lookup_key("open#phone#a")) == ("r1@f", "r1")
+    with pytest.raises(KeyTaken):
+        repos.requests.add(sale("r2"), {"lead#web#2": "r2@f", "open#phone#a": "r2"})
+    assert repos.requests.lookup_key("lead#web#2") is None  # nothing of it was written
+    with pytest.raises(RequestNotFound):
+        repos.requests.get("r2")
+    assert repos.requests.lookup_key("open#phone#a") == "r1"
+
+
+def test_an_end_releases_its_keys_in_its_save_and_leaves_another_requests_key(repos: Repos) -> None:
+    repos.requests.add(sale("r1"), {"open#phone#a": "r1", "open#ci#b": "r2"})  # the CI key is r2's
+    request = repos.requests.get("r1")
+    request.note(T0, "ended")
+    request.release_key("open#phone#a", "r1")
+    request.release_key("open#ci#b", "r1")  # not bound to r1: the save must not fail for it
+    repos.requests.save(request)
+    assert repos.requests.lookup_key("open#phone#a") is None
+    assert repos.requests.lookup_key("open#ci#b") == "r2"
+    assert [h.event for h in repos.requests.history("r1")] == ["ended"]
+    assert repos.requests.get("r1").version == 1

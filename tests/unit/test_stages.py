@@ -141,7 +141,7 @@ def test_documents_tick_the_checklist_and_the_last_one_resumes_the_wait(deps: Co
     request_id = new_request(deps, ci="4567890 CB", service_code="TV_CABLE", location=CENTRO)
     token = workflow(deps).wait("tok-docs")
     stages.request_documents(deps, request_id, token, reminder=False)
-    assert deps.requests.get_token(request_id, "documents") == token
+    assert deps.requests.get(request_id).waits.get("documents") == token
 
     unsure = events.receive_document(deps, "+59171234567", "m0", "image/jpeg", b"x", T0)  # no label: no guess
     assert (unsure.status, unsure.missing) == ("unclassified", ("CI_ANVERSO", "CI_REVERSO"))
@@ -152,7 +152,7 @@ def test_documents_tick_the_checklist_and_the_last_one_resumes_the_wait(deps: Co
     last = events.receive_document(deps, "+59171234567", "m2", "image/jpeg", b"y", T0, "CI_REVERSO")
     assert last.status == "complete"
     assert workflow(deps).answers == [(token, "success", {})]
-    assert deps.requests.get_token(request_id, "documents") is None
+    assert deps.requests.get(request_id).waits.get("documents") is None
     extra = events.receive_document(deps, "+59171234567", "m3", "image/jpeg", b"z", T0)
     assert extra.status == "not_expected"
 

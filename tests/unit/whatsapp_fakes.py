@@ -46,8 +46,9 @@ class FlakyMedia:
 
 
 class ThrottledHistory:
-    """A request repository whose history writes fail `times` times when `when` holds (a
-    DynamoDB throttle, as botocore raises it: not one of the product's errors)."""
+    """A request repository whose history writes (a note alone, or a save carrying the entry)
+    fail `times` times when `when` holds (a DynamoDB throttle, as botocore raises it: not one
+    of the product's errors)."""
 
     def __init__(self, inner: Any, times: int, when: Callable[[HistoryEntry], bool]) -> None:
         self._inner = inner
@@ -59,6 +60,12 @@ class ThrottledHistory:
             self._times -= 1
             raise RuntimeError("ProvisionedThroughputExceededException")
         self._inner.append_history(request_id, entry)
+
+    def save(self, request: Any) -> None:
+        if self._times > 0 and any(self._when(entry) for entry in request.new_history):
+            self._times -= 1
+            raise RuntimeError("ProvisionedThroughputExceededException")
+        self._inner.save(request)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)

@@ -32,7 +32,7 @@ def _inbox(call: Page) -> dict[str, Any]:
     d = deps()
     mine, _ = queries.inbox(d, TaskStatus.CLAIMED, None, call.user, INBOX_LIMIT, None)
     free, _ = queries.inbox(d, TaskStatus.OPEN, None, None, INBOX_LIMIT, None)
-    rows = [task_view(i.task, i.request, call.principal) for i in [*mine, *free]]
+    rows = [task_view(task, None, call.principal) for task in [*mine, *free]]
     rows.sort(key=lambda t: t.due_at)
     now = d.clock.now()
     order = list(Step)

@@ -39,11 +39,11 @@ def _context(call: Page) -> dict[str, Any]:
     report = next((r for r in series if r.day == day.isoformat()), None) or reports.kpi_for_day(d, day)
     against = d.requests.get_many(report.against)
     open_items = [
-        i.task
+        task
         for status in (TaskStatus.OPEN, TaskStatus.CLAIMED)
-        for i in queries.inbox(d, status, None, None, TASKS_READ, None)[0]
+        for task in queries.inbox(d, status, None, None, TASKS_READ, None)[0]
     ]
-    completed = [i.task for i in queries.inbox(d, TaskStatus.COMPLETED, None, None, TASKS_READ, None)[0]]
+    completed = queries.inbox(d, TaskStatus.COMPLETED, None, None, TASKS_READ, None)[0]
     return {
         "day": day,
         "today": today,

@@ -14,11 +14,14 @@ bp = Blueprint(__name__)
 
 
 def _view(call: Call, task: HumanTask) -> TaskView:
+    """The task with its glance of the request; a task opened before glances read the request."""
     assert call.principal is not None
-    try:
-        request = deps().requests.get(task.request_id)
-    except RequestNotFound:
-        request = None
+    request = None
+    if task.glance is None:
+        try:
+            request = deps().requests.get(task.request_id)
+        except RequestNotFound:
+            request = None
     return task_view(task, request, call.principal)
 
 
@@ -27,7 +30,7 @@ def list_tasks(call: Call) -> TaskPage:
     assert call.principal is not None
     q = call.query
     items, token = queries.inbox(deps(), q.status, q.step, q.assignee, q.limit, q.page)
-    return TaskPage(items=[task_view(i.task, i.request, call.principal) for i in items], next_page=token)
+    return TaskPage(items=[task_view(task, None, call.principal) for task in items], next_page=token)
 
 
 @route(bp, "claimTask")

@@ -9,9 +9,10 @@ together:
 item           pk                    sk                  other attributes
 =============  ====================  ==================  ==========================================
 request        ``REQ#<request_id>``  ``META``            the SaleRequest fields (JSON form, numbers
-                                                         as N) + index attributes below
+                                                         as N; the workflow tokens in ``waits``,
+                                                         message states in ``messages``) + index
+                                                         attributes below
 history entry  ``REQ#<request_id>``  ``HIST#<at>#<tb>``  the HistoryEntry fields
-task token     ``REQ#<request_id>``  ``TOKEN#<name>``    ``token``
 claimed key    ``KEY#<key>``         ``KEY``             ``request_id``, ``expires_at`` (TTL, below)
 =============  ====================  ==================  ==========================================
 
@@ -29,14 +30,20 @@ Timestamps in keys are UTC, fixed width (``2026-11-27T02:00:00.000000Z``) so the
 the order they were appended in by one process, and never overwrite each other.
 
 `add` is PutItem if ``attribute_not_exists(pk)``; `save` overwrites if ``version`` is still the
-one read. Either writes the history entries the request recorded (`SaleRequest.new_history`)
-in the same TransactWriteItems, so a state is never stored without its history or the reverse. `claim_key` is PutItem if
-``attribute_not_exists(pk)``; on ConditionalCheckFailed it returns the id already bound, so
-concurrent claims agree on one id. `release_key` deletes only if ``request_id`` still matches.
-`lookup_key` and `get_token` are consistent GetItems; `set_token(None)` deletes the item.
+one read. Either writes, in the same TransactWriteItems (a PutItem when there is nothing else),
+the history entries the request recorded (`SaleRequest.new_history`), the keys it bound
+(`new_keys`, unconditional: keys only this request can own, a wamid, a WhatsApp message id)
+and, for `save`, deletes the keys it released (`released_keys`, each only if still bound to
+it); `add` may also claim keys (each only if unbound, else `KeyTaken`). So a state is never
+stored without its history, its keys or the reverse. One unit per state change: the access
+patterns and their counts are in docs/architecture.md ("Access patterns"). `claim_key` is
+PutItem if ``attribute_not_exists(pk)``; on ConditionalCheckFailed it returns the id already
+bound, so concurrent claims agree on one id. `release_key` deletes only if ``request_id``
+still matches. `lookup_key` is a consistent GetItem.
 
 Tasks table (``task_id`` S). A task item holds the HumanTask fields, its Step Functions task
-token included (``token``), ``created_at`` in the fixed-width form above, and:
+token included (``token``), the request's glance the inbox shows (``glance``), ``created_at``
+in the fixed-width form above, and:
 
 - GSI ``inbox``: partition ``status``, sort ``inbox_sk`` = ``<due_at>#<task_id>`` (due first),
   projection ALL, paged.
@@ -56,7 +63,7 @@ in-memory adapters order and page exactly like these.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, cast
 
 from botocore.exceptions import ClientError
@@ -72,19 +79,16 @@ from ventas.adapters.dynamo_base import (
     to_item,
 )
 from ventas.adapters.dynamo_keys import (
-    INBOX_PAGE_KEY,
     REQUEST_PAGE_KEY,
     check_day,
     decode_page,
     encode_page,
     history_sk,
     request_keys,
-    task_conflict,
-    task_document,
 )
-from ventas.domain.errors import AlreadyExists, ConcurrentUpdate, RequestNotFound, TaskNotFound
+from ventas.adapters.dynamo_tasks import DynamoTaskRepository
+from ventas.domain.errors import AlreadyExists, ConcurrentUpdate, KeyTaken, RequestNotFound
 from ventas.domain.models import HistoryEntry, OrderState, SaleRequest
-from ventas.domain.tasks import HumanTask, TaskStatus
 
 BATCH_GET = 100  # DynamoDB's limit of keys per BatchGetItem
 BATCH_ATTEMPTS = 5
@@ -100,10 +104,27 @@ __all__ = ["KEY_TTL_SECONDS", "TTL_ATTRIBUTE", "DynamoRequestRepository", "Dynam
 class DynamoRequestRepository(Table):
     """`RequestRepository` on the requests table (key design: module docstring)."""
 
-    def add(self, request: SaleRequest) -> None:
-        """The new request and its first history entries, in one transaction."""
+    def add(self, request: SaleRequest, claims: Mapping[str, str] | None = None) -> None:
+        """The new request, its first history entries and the keys it claims (each only if
+        unbound), in one transaction. AlreadyExists, KeyTaken: nothing written."""
         put = {"Item": _request_item(request), "ConditionExpression": "attribute_not_exists(pk)"}
-        if not self._write(request, put):
+        claimed = [
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": _key_item(k, v),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            }
+            for k, v in (claims or {}).items()
+        ]
+        try:
+            written = self._write(request, put, claimed)
+        except ClientError as error:
+            if _transaction_cancelled_by(error, range(1, len(claimed) + 1)):
+                raise KeyTaken(f"a key of request {request.request_id} is bound already") from None
+            raise
+        if not written:
             raise AlreadyExists(f"request {request.request_id} already exists")
 
     def get(self, request_id: str) -> SaleRequest:
@@ -123,19 +144,43 @@ class DynamoRequestRepository(Table):
             "ConditionExpression": "attribute_exists(pk) AND version = :v",
             "ExpressionAttributeValues": {":v": {"N": str(expected)}},
         }
-        if not self._write(request, put):
+        released = [
+            {
+                "Delete": {
+                    "TableName": self._table,
+                    "Key": {"pk": string_attr(f"KEY#{key}"), "sk": string_attr("KEY")},
+                    "ConditionExpression": "request_id = :id",
+                    "ExpressionAttributeValues": {":id": string_attr(value)},
+                }
+            }
+            for key, value in request.released_keys.items()
+        ]
+        try:
+            written = self._write(request, put, released)
+        except ClientError as error:
+            if not released or not _transaction_cancelled_by(error, range(1, len(released) + 1)):
+                raise
+            # A key is not bound as expected (another request's, or gone): save without the
+            # releases, then release each key that is still ours on its own.
+            keys = request.take_released_keys()
+            self.save(request)
+            for key, value in keys.items():
+                self.release_key(key, value)
+            return
+        if not written:
             raise ConcurrentUpdate(request.request_id)
         request.version = expected + 1
 
-    def _write(self, request: SaleRequest, put: dict[str, Any]) -> bool:
-        """Write the request item and its new history entries at once; False if `put`'s
-        condition failed (nothing written)."""
-        entries = [_history_item(request.request_id, entry) for entry in request.new_history]
+    def _write(self, request: SaleRequest, put: dict[str, Any], conditional: Sequence[Any] = ()) -> bool:
+        """Write the request item, then `conditional` writes, its new history entries and the
+        lookup keys it bound, at once; False if `put`'s condition failed (nothing written)."""
+        items = [_history_item(request.request_id, entry) for entry in request.new_history]
+        items += [_key_item(key, value) for key, value in request.new_keys.items()]
         try:
-            if entries:
-                items: list[Any] = [{"Put": {"TableName": self._table, **put}}]
-                items += [{"Put": {"TableName": self._table, "Item": item}} for item in entries]
-                self._client.transact_write_items(TransactItems=items)
+            if items or conditional:
+                writes: list[Any] = [{"Put": {"TableName": self._table, **put}}, *conditional]
+                writes += [{"Put": {"TableName": self._table, "Item": item}} for item in items]
+                self._client.transact_write_items(TransactItems=writes)
             else:
                 self._client.put_item(TableName=self._table, **put)
         except ClientError as error:
@@ -175,8 +220,7 @@ class DynamoRequestRepository(Table):
         return rewritten
 
     def claim_key(self, key: str, request_id: str) -> str:
-        expires = int(time.time()) + KEY_TTL_SECONDS
-        item = to_item({"pk": f"KEY#{key}", "sk": "KEY", "request_id": request_id, TTL_ATTRIBUTE: expires})
+        item = _key_item(key, request_id)
         for _ in range(5):  # a bound key is only ever released, so this rarely loops
             try:
                 self._client.put_item(
@@ -210,17 +254,6 @@ class DynamoRequestRepository(Table):
     def lookup_key(self, key: str) -> str | None:
         item = self._get_item({"pk": string_attr(f"KEY#{key}"), "sk": string_attr("KEY")})
         return None if item is None else item["request_id"]["S"]
-
-    def set_token(self, request_id: str, name: str, token: str | None) -> None:
-        key = {"pk": string_attr(f"REQ#{request_id}"), "sk": string_attr(f"TOKEN#{name}")}
-        if token is None:
-            self._client.delete_item(TableName=self._table, Key=key)
-        else:
-            self._client.put_item(TableName=self._table, Item={**key, "token": string_attr(token)})
-
-    def get_token(self, request_id: str, name: str) -> str | None:
-        item = self._get_item({"pk": string_attr(f"REQ#{request_id}"), "sk": string_attr(f"TOKEN#{name}")})
-        return None if item is None else item["token"]["S"]
 
     def by_status(
         self, status: OrderState, limit: int = 50, start: str | None = None
@@ -285,6 +318,11 @@ class DynamoRequestRepository(Table):
         return found
 
 
+def _key_item(key: str, value: str) -> Item:
+    expires = int(time.time()) + KEY_TTL_SECONDS
+    return to_item({"pk": f"KEY#{key}", "sk": "KEY", "request_id": value, TTL_ATTRIBUTE: expires})
+
+
 def _history_item(request_id: str, entry: HistoryEntry) -> Item:
     document = entry.model_dump(mode="json") | {"pk": f"REQ#{request_id}", "sk": history_sk(entry.at)}
     return to_item(document)
@@ -292,10 +330,15 @@ def _history_item(request_id: str, entry: HistoryEntry) -> Item:
 
 def _transaction_condition_failed(error: ClientError) -> bool:
     """TransactWriteItems cancelled because the request item's condition failed (item 0)."""
+    return _transaction_cancelled_by(error, range(1))
+
+
+def _transaction_cancelled_by(error: ClientError, positions: range) -> bool:
+    """TransactWriteItems cancelled by a failed condition of an item at one of `positions`."""
     if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
         return False
     reasons = cast(dict[str, Any], error.response).get("CancellationReasons") or []
-    return bool(reasons) and reasons[0].get("Code") == "ConditionalCheckFailed"
+    return any(n < len(reasons) and reasons[n].get("Code") == "ConditionalCheckFailed" for n in positions)
 
 
 def _request_item(request: SaleRequest) -> Item:
@@ -304,95 +347,3 @@ def _request_item(request: SaleRequest) -> Item:
 
 def _request(item: Item) -> SaleRequest:
     return SaleRequest.model_validate(from_item(item, _REQUEST_EXTRA))
-
-
-def _task(item: Item) -> HumanTask:
-    return HumanTask.model_validate(from_item(item, frozenset({"inbox_sk"})))
-
-
-class DynamoTaskRepository(Table):
-    """`TaskRepository` on the tasks table (key design: module docstring)."""
-
-    def add(self, task: HumanTask) -> None:
-        try:
-            self._client.put_item(
-                TableName=self._table,
-                Item=to_item(task_document(task)),
-                ConditionExpression="attribute_not_exists(task_id)",
-            )
-        except ClientError as error:
-            if condition_failed(error):
-                raise AlreadyExists(f"task {task.task_id} already exists") from None
-            raise
-
-    def get(self, task_id: str) -> HumanTask:
-        item = self._get_item({"task_id": string_attr(task_id)})
-        if item is None:
-            raise TaskNotFound(task_id)
-        return _task(item)
-
-    def transition(self, task: HumanTask, expected: TaskStatus, expected_assignee: str | None = None) -> None:
-        condition = "#status = :expected"
-        names = {"#status": "status"}
-        values = {":expected": string_attr(TaskStatus(expected).value)}
-        if expected_assignee is not None:
-            condition += " AND #assignee = :assignee"
-            names["#assignee"] = "assignee"
-            values[":assignee"] = string_attr(expected_assignee)
-        try:
-            self._client.put_item(
-                TableName=self._table,
-                Item=to_item(task_document(task)),
-                ConditionExpression=condition,
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-        except ClientError as error:
-            if not condition_failed(error):
-                raise
-            stored = old_item(error) or self._get_item({"task_id": string_attr(task.task_id)})
-            if stored is None:
-                raise TaskNotFound(task.task_id) from None
-            raise task_conflict(_task(stored), task, expected_assignee) from None
-
-    def inbox(
-        self, status: TaskStatus, limit: int = 50, start: str | None = None
-    ) -> tuple[list[HumanTask], str | None]:
-        partition = ("status", TaskStatus(status).value)
-        key = None if start is None else decode_page(start, INBOX_PAGE_KEY, partition)
-        items, token = self._query_page(
-            limit,
-            key,
-            INBOX_PAGE_KEY,
-            IndexName="inbox",
-            KeyConditionExpression="#status = :status",
-            ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues={":status": string_attr(partition[1])},
-        )
-        return [_task(i) for i in items], token
-
-    def for_request(self, request_id: str) -> list[HumanTask]:
-        items = self._query_all(
-            IndexName="by_request",
-            KeyConditionExpression="request_id = :rid",
-            ExpressionAttributeValues={":rid": string_attr(request_id)},
-        )
-        return [_task(i) for i in items]
-
-    def resume_after(self, task: HumanTask) -> str:
-        return encode_page({f: task_document(task)[f] for f in INBOX_PAGE_KEY})
-
-    def open_for(self, request_id: str) -> list[HumanTask]:
-        items = self._query_all(
-            IndexName="by_request",
-            KeyConditionExpression="request_id = :rid",
-            FilterExpression="#status IN (:open, :claimed)",
-            ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues={
-                ":rid": string_attr(request_id),
-                ":open": string_attr(TaskStatus.OPEN.value),
-                ":claimed": string_attr(TaskStatus.CLAIMED.value),
-            },
-        )
-        return [_task(i) for i in items]

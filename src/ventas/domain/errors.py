@@ -41,6 +41,10 @@ class AlreadyExists(VentasError):
     """`add` of a request or task id that is already stored."""
 
 
+class KeyTaken(VentasError):
+    """`add` with claims: one of the lookup keys is already bound (nothing was written)."""
+
+
 class ConcurrentUpdate(VentasError):
     """The request changed since it was read (another stage or event saved it): read again."""
 

@@ -14,6 +14,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PrivateAttr
 
 from ventas.domain.errors import InstallationConflict, RequestEnded
 from ventas.domain.identity import CI, IvrPhone, Phone  # identity formats: ventas.domain.identity
+from ventas.domain.pending import PendingKeys
 
 # The reasons live in ventas.domain.reasons; re-exported here for the model's users.
 from ventas.domain.reasons import REASON_LABELS as REASON_LABELS  # noqa: PLC0414 - explicit re-export
@@ -136,7 +137,7 @@ class HistoryEntry(BaseModel):
     detail: dict[str, Any] = Field(default_factory=dict)
 
 
-class SaleRequest(BaseModel):
+class SaleRequest(PendingKeys):
     """The aggregate: one sale request from the first contact to the QC call."""
 
     request_id: str
@@ -170,11 +171,17 @@ class SaleRequest(BaseModel):
     # Installation events already applied (OPR-PAS-P02's own event ids -> kind): a replay is
     # recognised in the same write that applied the event.
     installation_events: dict[str, str] = Field(default_factory=dict)
+    # Step Functions task tokens an outside event answers ("documents", "installation"): kept on
+    # the request, server side only, written and cleared in the saves that change the state.
+    waits: dict[str, str] = Field(default_factory=dict, repr=False)
+    # Customer messages by kind (services.outbound): "sent", "refused" or a sending lease.
+    messages: dict[str, str] = Field(default_factory=dict)
     version: int = 0  # optimistic concurrency: each save requires the version it read
 
     # History entries recorded by the transitions below and not yet saved: the repository's
     # `save` writes them with the new state in one unit (a DynamoDB transaction), then clears them.
     _new_history: list[HistoryEntry] = PrivateAttr(default_factory=list)
+    # Lookup keys bound and released in that same unit: `PendingKeys`.
 
     @property
     def identified(self) -> bool:
@@ -192,8 +199,18 @@ class SaleRequest(BaseModel):
         return tuple(self._new_history)
 
     def history_saved(self) -> None:
-        """Called by the repository once the state and `new_history` are stored together."""
+        """Called by the repository once the state, `new_history` and the pending keys are
+        stored together."""
         self._new_history.clear()
+        self.keys_saved()
+
+    def await_event(self, name: str, token: str) -> None:
+        """Keep the token of a workflow wait that an outside event answers."""
+        self.waits[name] = token
+
+    def take_wait(self, name: str) -> str | None:
+        """The token of a wait, removed: whoever saves this answers the workflow."""
+        return self.waits.pop(name, None)
 
     def note(self, now: datetime, event: str, **detail: object) -> None:
         """Record an event at the current step without moving the request.
@@ -366,6 +383,7 @@ class SaleRequest(BaseModel):
         status = OrderState.CANCELLED if code == ReasonCode.EXECUTION_STOPPED else OrderState.FAILED
         self.status = status
         self.outcome = Outcome.FAILED
+        self.waits.clear()
         self.note(now, f"execution_{execution_status.lower()}", reason=code.value, cause=(cause or "")[:200])
         return True
 
@@ -373,6 +391,7 @@ class SaleRequest(BaseModel):
         self.status = status
         self.outcome = outcome
         self.step = step
+        self.waits.clear()  # nothing waits on an ended request
         reason = self.reason.code.value if self.reason else None
         self.note(now, f"request_{outcome.value}", reason=reason)
 

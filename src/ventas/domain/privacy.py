@@ -44,6 +44,8 @@ KEPT_FIELDS: frozenset[str] = frozenset(
         "possible_duplicate_of",  # request ids only
         "merged_into",
         "installation_events",  # Instalaciones' event ids and kinds
+        "waits",  # workflow task tokens (cleared when the request ends)
+        "messages",  # message kinds and their state (sent, refused, a lease)
     }
 )
 # Keys of a task's `result` that hold what a person said or typed.
@@ -54,6 +56,8 @@ PERSONAL_RESULT_FIELDS: frozenset[str] = frozenset({"ci", "name", "phone", "loca
 PERSONAL_DETAIL_FIELDS: frozenset[str] = frozenset(
     {"content", "comment", "wamid", "ci", "phone", "caller", "name", "location"}
 )
+# Fields of a task's glance of its request (`domain.tasks.RequestGlance`) that are personal.
+PERSONAL_GLANCE_FIELDS: tuple[str, ...] = ("name", "phone", "ci")
 ERASED_PHONE = ""  # the model requires a string; an anonymised request has no phone
 
 
@@ -78,15 +82,20 @@ def anonymise_request(request: SaleRequest, at: datetime) -> SaleRequest:
 
 
 def anonymise_task(task: HumanTask) -> HumanTask:
-    """A copy whose result keeps only what is not personal (e.g. `reached`, `satisfaction`)."""
-    if not task.result:
-        return task
-    kept = {k: v for k, v in task.result.items() if k not in PERSONAL_RESULT_FIELDS}
-    return task.model_copy(update={"result": kept})
+    """A copy whose result keeps only what is not personal (e.g. `reached`, `satisfaction`),
+    and whose glance of the request keeps the service and the order only."""
+    update: dict[str, object] = {}
+    if task.result:
+        update["result"] = {k: v for k, v in task.result.items() if k not in PERSONAL_RESULT_FIELDS}
+    if task.glance is not None:
+        update["glance"] = task.glance.model_copy(update=dict.fromkeys(PERSONAL_GLANCE_FIELDS))
+    return task.model_copy(update=update) if update else task
 
 
 def has_personal_result(task: HumanTask) -> bool:
-    return bool(task.result) and any(k in PERSONAL_RESULT_FIELDS for k in task.result or {})
+    """Whether the task holds personal data: in the agent's result or in its glance."""
+    in_glance = task.glance is not None and any(getattr(task.glance, f) for f in PERSONAL_GLANCE_FIELDS)
+    return in_glance or (bool(task.result) and any(k in PERSONAL_RESULT_FIELDS for k in task.result or {}))
 
 
 def anonymise_history_entry(entry: HistoryEntry) -> HistoryEntry | None:

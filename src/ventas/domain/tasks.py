@@ -16,7 +16,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, model_validator
 
 from ventas.domain.identity import CI
-from ventas.domain.models import Location, ReasonCode, Step, Strict
+from ventas.domain.models import Location, ReasonCode, SaleRequest, Step, Strict
 
 
 class TaskKind(StrEnum):
@@ -123,6 +123,29 @@ PROTOCOL: dict[TaskKind, list[str]] = {
 }
 
 
+class RequestGlance(BaseModel):
+    """What the inbox shows of a task's request, copied onto the task when it opens, so one
+    Query of the `inbox` index serves a page (no read of the requests behind it). As the
+    request was then: the task's own page reads the request. `name`, `phone` and `ci` are
+    personal (`ventas.domain.privacy`)."""
+
+    service_code: str | None = None
+    order_id: str | None = None
+    name: str | None = None
+    phone: str | None = None
+    ci: str | None = None
+
+    @classmethod
+    def of(cls, request: SaleRequest) -> RequestGlance:
+        return cls(
+            service_code=request.service_code,
+            order_id=request.order_id,
+            name=request.name,
+            phone=request.phone,
+            ci=request.ci,
+        )
+
+
 class HumanTask(BaseModel):
     task_id: str
     request_id: str
@@ -137,6 +160,7 @@ class HumanTask(BaseModel):
     attempt: int = 1  # >1 when the same wait opened again (escalated)
     context: dict[str, str] = Field(default_factory=dict)  # e.g. which stage failed
     token: str | None = Field(default=None, repr=False)  # Step Functions task token: server side only
+    glance: RequestGlance | None = None  # the request as the inbox shows it (None: opened before it existed)
 
     @property
     def waited_on(self) -> bool:

@@ -17,7 +17,7 @@ from ventas.domain.models import Outcome, ReasonCode, SaleRequest, Step
 from ventas.domain.tasks import TaskKind, TaskStatus
 from ventas.observability import bind_request, logger
 from ventas.services.concurrency import update_request
-from ventas.services.outbound import tell_customer
+from ventas.services.outbound import new_lease, offer_lease, tell_customer
 
 # ASL error name (from a Catch) -> why the request was abandoned.
 ABANDON_REASONS = {
@@ -28,8 +28,9 @@ ABANDON_REASONS = {
 
 
 def _after_end(deps: Container, request: SaleRequest) -> None:
-    """What an end implies beyond the request item: its open tasks expire, the customer's
-    de-duplication keys and the kept task tokens are released, the outcome metric goes out."""
+    """What an end implies beyond the request item: its open tasks expire, the outcome metric
+    goes out. (The customer's de-duplication keys were released, and the kept task tokens
+    cleared, in the end's own save: `_ending`.)"""
     now = deps.clock.now()
     for task in deps.tasks.open_for(request.request_id):
         if task.kind == TaskKind.CONTACT_CUSTOMER:
@@ -37,16 +38,21 @@ def _after_end(deps: Container, request: SaleRequest) -> None:
         expired = task.model_copy(update={"status": TaskStatus.EXPIRED, "completed_at": now})
         with contextlib.suppress(TaskConflict):  # completed meanwhile
             deps.tasks.transition(expired, task.status)
-    for kind, value in (("phone", request.phone), ("ci", request.ci)):
-        if value:
-            deps.requests.release_key(f"open#{deps.customer_key(kind, value)}", request.request_id)
-    for name in ("documents", "installation"):
-        deps.requests.set_token(request.request_id, name, None)
     reason = request.reason.code.value if request.reason else None
     outcome = request.outcome.value if request.outcome else "open"
     deps.metrics.outcome(outcome, reason)
     bind_request(request.request_id)
     logger.info(f"request_{outcome}", extra={"reason": reason, "status": request.status.value})
+
+
+def _ending(deps: Container, request: SaleRequest, ended: bool) -> bool:
+    """An end's change: when it ended the request, its save also releases the customer's
+    de-duplication keys (the open# keys of its phone and CI still bound to it)."""
+    if ended:
+        for kind, value in (("phone", request.phone), ("ci", request.ci)):
+            if value:
+                request.release_key(f"open#{deps.customer_key(kind, value)}", request.request_id)
+    return ended
 
 
 def _outcome(request: SaleRequest) -> OutcomeOutput:
@@ -56,12 +62,20 @@ def _outcome(request: SaleRequest) -> OutcomeOutput:
 def reject(deps: Container, request_id: str, final: bool = False) -> OutcomeOutput:
     """Steps 14, 14.1: say why, ask to visit an office; a normal end of the procedure."""
     now = deps.clock.now()
-    request, ended = update_request(deps, request_id, lambda r: r.reject(now))
+    lease = new_lease()
+
+    def change(r: SaleRequest) -> bool:
+        ended = r.reject(now)
+        if r.outcome == Outcome.REJECTED:
+            offer_lease(r, "rejection", lease)
+        return _ending(deps, r, ended)
+
+    request, ended = update_request(deps, request_id, change)
     if ended:
         _after_end(deps, request)
     if request.outcome == Outcome.REJECTED and request.reason is not None:
         # Once per request (tell_customer): a retry after a crash between save and send still sends.
-        tell_customer(deps, request, "rejection", messages.rejection(request.reason), final=final)
+        tell_customer(deps, request, "rejection", messages.rejection(request.reason), lease, final=final)
     return _outcome(request)
 
 
@@ -80,18 +94,26 @@ def abandon_reason(error: str, step: Step) -> ReasonCode:
 def abandon(deps: Container, request_id: str, error: str, final: bool = False) -> OutcomeOutput:
     """A wait ran out or the customer could not be reached: the request is cancelled."""
     now = deps.clock.now()
-    request, ended = update_request(deps, request_id, lambda r: r.abandon(now, abandon_reason(error, r.step)))
+    lease = new_lease()
+
+    def change(r: SaleRequest) -> bool:
+        ended = r.abandon(now, abandon_reason(error, r.step))
+        if r.outcome == Outcome.ABANDONED:
+            offer_lease(r, "abandonment", lease)
+        return _ending(deps, r, ended)
+
+    request, ended = update_request(deps, request_id, change)
     if ended:
         _after_end(deps, request)
     if request.outcome == Outcome.ABANDONED and request.reason is not None:
-        tell_customer(deps, request, "abandonment", messages.abandonment(request.reason), final=final)
+        tell_customer(deps, request, "abandonment", messages.abandonment(request.reason), lease, final=final)
     return _outcome(request)
 
 
 def close_sale(deps: Container, request_id: str) -> OutcomeOutput:
     """Step 13.1: the QC call concludes the procedure (with or without a score)."""
     now = deps.clock.now()
-    request, ended = update_request(deps, request_id, lambda r: r.close(now))
+    request, ended = update_request(deps, request_id, lambda r: _ending(deps, r, r.close(now)))
     if ended:
         _after_end(deps, request)
     return _outcome(request)
@@ -104,7 +126,9 @@ def execution_ended(deps: Container, request_id: str, status: str, cause: str | 
     (or is unknown). No customer message: ops decide what to tell the customer."""
     now = deps.clock.now()
     try:
-        request, ended = update_request(deps, request_id, lambda r: r.end_execution(now, status, cause))
+        request, ended = update_request(
+            deps, request_id, lambda r: _ending(deps, r, r.end_execution(now, status, cause))
+        )
     except RequestNotFound:
         return False  # not one of ours (or its intake never completed): nothing to mark
     if ended:

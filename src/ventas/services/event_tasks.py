@@ -27,6 +27,7 @@ from ventas.domain.tasks import (
     ContactCustomerResult,
     DocumentReviewResult,
     HumanTask,
+    RequestGlance,
     TaskKind,
 )
 from ventas.observability import logger
@@ -65,6 +66,7 @@ def open_event_task(
         created_at=now,
         due_at=now + timedelta(seconds=deps.settings.seconds(deps.settings.timing.agent_task_hours)),
         context=dict(context),
+        glance=RequestGlance.of(request),
     )
     try:
         deps.tasks.add(task)

@@ -36,6 +36,8 @@ def receive_document(
     body: bytes,
     received_at: datetime,
     requirement: str | None = None,
+    loaded: SaleRequest | None = None,
+    seen: str | None = None,
 ) -> DocumentReceipt:
     """Step 9: store one document, tick the checklist, resume the workflow when complete.
 
@@ -43,19 +45,23 @@ def receive_document(
     so either this event or the workflow's own check sees the complete checklist. `requirement`
     is what the caption named (`catalogue.classify`); without one (or one the service does not
     need) the document goes to the `UNCLASSIFIED` slot for an agent, never to a guessed slot.
+    `loaded`: the sender's open request as the caller just read it (its first attempt reads
+    nothing); `seen`: a lookup key bound to the request in the document's own save (the
+    delivery's marker).
     """
-    request_id = open_request_for_phone(deps, phone)
+    request_id = loaded.request_id if loaded is not None else open_request_for_phone(deps, phone)
     if request_id is None:
         return DocumentReceipt(None, "unknown_sender")
+    first = [loaded] if loaded is not None else []
 
-    def record() -> DocumentReceipt:
-        request = deps.requests.get(request_id)
+    def record() -> tuple[DocumentReceipt, str | None]:
+        request = first.pop() if first else deps.requests.get(request_id)
         if any(d.media_id == media_id for d in request.documents):
-            return DocumentReceipt(request_id, "duplicate")
+            return DocumentReceipt(request_id, "duplicate"), None
         service = service_of(deps, request)
         missing = missing_requirements(service, request)
         if not missing:
-            return DocumentReceipt(request_id, "not_expected")
+            return DocumentReceipt(request_id, "not_expected"), None
         slot = requirement if service.requirement(requirement or "") else UNCLASSIFIED
         key = f"requests/{request_id}/{slot}/{media_id}"
         deps.documents.put(key, body, mime_type)  # same key on a retry: idempotent
@@ -63,9 +69,12 @@ def receive_document(
             Document(requirement=slot, media_id=media_id, mime_type=mime_type, received_at=received_at, object_key=key)
         )
         missing = missing_requirements(service, request)
+        token = None if missing else request.take_wait("documents")
+        if seen is not None:
+            request.bind_key(seen, request_id)
         _record(deps, request, "document_received", requirement=slot, missing=missing)
         status = "unclassified" if slot == UNCLASSIFIED else "recorded" if missing else "complete"
-        return DocumentReceipt(request_id, status, tuple(missing))
+        return DocumentReceipt(request_id, status, tuple(missing)), token
 
     return _settle(deps, request_id, record)
 
@@ -78,31 +87,38 @@ def classify_document(deps: Container, request_id: str, media_id: str, requireme
     document already filed under the same requirement is a duplicate (a retried completion).
     """
 
-    def record() -> DocumentReceipt:
+    def record() -> tuple[DocumentReceipt, str | None]:
         request = deps.requests.get(request_id)
         service = service_of(deps, request)
         if service.requirement(requirement) is None:
             raise UnknownRequirement(requirement)
         document = next((d for d in request.documents if d.media_id == media_id), None)
         if document is None or document.requirement != UNCLASSIFIED:
-            return DocumentReceipt(request_id, "duplicate", tuple(missing_requirements(service, request)))
+            return DocumentReceipt(request_id, "duplicate", tuple(missing_requirements(service, request))), None
         document.requirement = requirement
         missing = missing_requirements(service, request)
+        token = None if missing else request.take_wait("documents")
         _record(deps, request, "document_classified", requirement=requirement, media_id=media_id, missing=missing)
-        return DocumentReceipt(request_id, "recorded" if missing else "complete", tuple(missing))
+        return DocumentReceipt(request_id, "recorded" if missing else "complete", tuple(missing)), token
 
     return _settle(deps, request_id, record)
 
 
-def _settle(deps: Container, request_id: str, record: Callable[[], DocumentReceipt]) -> DocumentReceipt:
-    """Run a document change (retried on a conflict); resume the workflow when it completed the
-    checklist. A request that ended meanwhile keeps nothing."""
+def _settle(
+    deps: Container, request_id: str, record: Callable[[], tuple[DocumentReceipt, str | None]]
+) -> DocumentReceipt:
+    """Run a document change (retried on a conflict); when it completed the checklist, the
+    documents wait's token was taken in the same save: resume the workflow with it. A request
+    that ended meanwhile keeps nothing."""
     try:
-        receipt = retry_on_conflict(record)
+        receipt, token = retry_on_conflict(record)
     except RequestEnded:  # it ended between the key lookup and the save: nothing is kept
         return DocumentReceipt(request_id, "not_expected")
-    if receipt.status == "complete":
-        _resume(deps, request_id, "documents", {})
+    if token is not None:
+        try:
+            deps.workflow.resume(token, {})
+        except WorkflowNotWaiting:
+            logger.info("the workflow no longer waits", extra={"request_id": request_id, "wait": "documents"})
     return receipt
 
 
@@ -117,18 +133,3 @@ def _record(deps: Container, request: SaleRequest, event: str, **detail: Any) ->
     else:
         request.note(now, event, **detail)
     deps.requests.save(request)
-
-
-def _resume(deps: Container, request_id: str, wait: str, output: dict[str, str]) -> bool:
-    """Answer a workflow wait whose token is kept on the request; False if none waits."""
-    token = deps.requests.get_token(request_id, wait)
-    if token is None:
-        return False
-    try:
-        deps.workflow.resume(token, output)
-    except WorkflowNotWaiting:
-        logger.info("the workflow no longer waits", extra={"request_id": request_id, "wait": wait})
-        return False
-    finally:
-        deps.requests.set_token(request_id, wait, None)
-    return True

@@ -79,6 +79,8 @@ def report_installation(deps: Container, order_id: str, event: InstallationEvent
                 "El proceso de este pedido no está esperando la instalación en este momento: nada fue "
                 "registrado. Reintente en unos minutos; si persiste, avise al centro de llamadas."
             )
+        if applied and waits:
+            request.take_wait("installation")  # answered below: cleared in this same save
         return applied
 
     request, applied = update_request(deps, found.request_id, apply_while_waited, found)
@@ -105,23 +107,24 @@ class _Wait:
 def _waiting(deps: Container, request: SaleRequest) -> _Wait | None:
     """The wait the workflow is blocked on for this order now, or None (it has moved on, or not
     got there yet). A stored AwaitInstallation token whose wait is gone (it timed out into the
-    follow-up task) gives way to the open follow-up task."""
-    candidates: list[_Wait] = []
-    token = deps.requests.get_token(request.request_id, "installation")
-    if token is not None:
-        candidates.append(_Wait(token, None))
-    candidates += [
-        _Wait(t.token, t)
-        for t in deps.tasks.open_for(request.request_id)
-        if t.kind == TaskKind.INSTALLATION_FOLLOW_UP and t.token
-    ]
-    for wait in candidates:
+    follow-up task) gives way to the open follow-up task, read only then (no Query otherwise)."""
+
+    def alive(wait: _Wait) -> bool:
         try:
             deps.workflow.check_waiting(wait.token)
         except WorkflowNotWaiting:
-            continue
-        return wait
-    return None
+            return False
+        return True
+
+    token = request.waits.get("installation")
+    if token is not None and alive(stored := _Wait(token, None)):
+        return stored
+    follow_ups = (
+        _Wait(t.token, t)
+        for t in deps.tasks.open_for(request.request_id)
+        if t.kind == TaskKind.INSTALLATION_FOLLOW_UP and t.token
+    )
+    return next((wait for wait in follow_ups if alive(wait)), None)
 
 
 def _answer_workflow(deps: Container, request: SaleRequest, event: InstallationEvent, wait: _Wait) -> None:
@@ -136,9 +139,7 @@ def _answer_workflow(deps: Container, request: SaleRequest, event: InstallationE
             deps.workflow.fail(token, INSTALLATION_CANCELLED, "Instalación cancelada por OPR-PAS-P02")
     except WorkflowNotWaiting:
         logger.warning("the installation wait ended meanwhile", extra={"request_id": request.request_id})
-    if task is None:
-        deps.requests.set_token(request.request_id, "installation", None)
-    else:
+    if task is not None:
         done = task.model_copy(
             update={
                 "status": TaskStatus.COMPLETED,

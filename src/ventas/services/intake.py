@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from ventas.container import Container
 from ventas.domain.errors import (
     IdempotencyKeyReused,
     InvalidValue,
+    KeyTaken,
     RequestInProgress,
     RequestNotFound,
     UnknownService,
@@ -184,6 +185,19 @@ def submit_lead(
     keys = lead_keys(deps, lead, idempotency_key)
     fingerprint = body_fingerprint(deps, lead, missed_call)
     mine = _binding(candidate, fingerprint)
+    # The common case, a new customer's first lead, is one write: the request, its history and
+    # every key it needs (lead, Idempotency-Key, the customer's open# keys), each only if
+    # unbound. A bound key (a replay, an open request of this customer, a key left by a closed
+    # one) writes nothing, and the claims below sort it out one key at a time.
+    first = _new_request(lead, candidate, now, missed_call, None)
+    claims = dict.fromkeys(keys, mine) | {f"open#{key}": candidate for key in _customer_keys(deps, lead)}
+    try:
+        deps.requests.add(first, claims)
+    except KeyTaken:
+        pass
+    else:
+        start(deps, first)
+        return IntakeResult(candidate, created=True)
     bound, claimed = _claim_lead(deps, keys, mine)
     if bound != mine:
         replayed = _settled(deps, keys[0], bound)
@@ -195,8 +209,28 @@ def submit_lead(
     if holder is not None:
         return _join(deps, lead, missed_call, holder, candidate, claimed, fingerprint)
 
+    request = _new_request(lead, candidate, now, missed_call, duplicate_of)
+    try:
+        deps.requests.add(request)  # the request and its first history entries, at once
+    except Exception:
+        # Nothing was created: give the keys back, so a retry creates it instead of a 409.
+        for key in claimed:
+            deps.requests.release_key(key, mine)
+        for key in _customer_keys(deps, lead):
+            deps.requests.release_key(f"open#{key}", candidate)
+        raise
+    if duplicate_of is not None:
+        _flag_possible_duplicate(deps, request, duplicate_of)
+        return IntakeResult(candidate, created=True)  # the channel is not told of the other request
+    start(deps, request)
+    return IntakeResult(candidate, created=True)
+
+
+def _new_request(
+    lead: Lead, request_id: str, now: datetime, missed_call: bool, duplicate_of: str | None
+) -> SaleRequest:
     request = SaleRequest(
-        request_id=candidate,
+        request_id=request_id,
         channel=lead.channel,
         channel_lead_id=lead.channel_lead_id,
         created_at=now,
@@ -212,20 +246,7 @@ def submit_lead(
     request.note(now, "lead_received", channel=lead.channel.value, missed_call=missed_call)
     if duplicate_of is not None:
         request.note(now, "possible_duplicate", of=duplicate_of, match="ci")
-    try:
-        deps.requests.add(request)  # the request and its first history entries, at once
-    except Exception:
-        # Nothing was created: give the keys back, so a retry creates it instead of a 409.
-        for key in claimed:
-            deps.requests.release_key(key, mine)
-        for key in _customer_keys(deps, lead):
-            deps.requests.release_key(f"open#{key}", candidate)
-        raise
-    if duplicate_of is not None:
-        _flag_possible_duplicate(deps, request, duplicate_of)
-        return IntakeResult(candidate, created=True)  # the channel is not told of the other request
-    start(deps, request)
-    return IntakeResult(candidate, created=True)
+    return request
 
 
 def _join(

@@ -1,23 +1,22 @@
 """Every message to a customer leaves through `tell_customer`: once, recorded, never fatal.
 
 - Once per (request, message kind): a retried stage (a Lambda retry, a conflict, a Step
-  Functions Retry after a timeout) never sends the same message twice. A `message#` key marks
-  the message done (sent or refused); a `sending#` lease, taken before the send, keeps two
-  attempts from sending at once and expires (`LEASE_SECONDS`) if its attempt died mid-way. An
+  Functions Retry after a timeout) never sends the same message twice. The request item itself
+  holds each kind's state (`SaleRequest.messages`): a sending lease, taken by a save
+  conditional on the version read before the send, keeps two attempts from sending at once and
+  expires (`LEASE_SECONDS`) if its attempt died mid-way; "sent" or "refused" marks it done. An
   attempt that dies after Meta took the message but before the mark may, after the lease, send
   it once more: at least once, never lost.
-- Recorded: the wamid Meta returns goes on the request's history (`customer_message_sent`) and
-  a keyed-hash key maps it back to the request and the message kind, for the webhook's
-  statuses (`message_for`). The wamid encodes the phone number: it is never a key in clear
-  and never logged.
+- Recorded: the mark, the history entry with the wamid Meta returns
+  (`customer_message_sent`) and a keyed-hash key mapping the wamid back to the request and the
+  message kind (for the webhook's statuses, `message_for`) are one save (one
+  TransactWriteItems). The wamid encodes the phone number: it is never a key in clear and
+  never logged. A message costs two writes and no read beyond the caller's.
 - Never fatal: a refusal (`WhatsAppRejected`, `MessageWindowClosed`, a missing access token)
   or an unusable recipient is recorded on the request (`customer_message_refused` with Meta's
   code), counted (`WhatsAppMessageFailed`), and opens a `contact_customer` task; the function
-  returns and the execution goes on. `NotifierUnavailable` (Meta did not answer) is raised for
-  the workflow's Retry, releasing the lease so the retry sends; on the state's last attempt
-  (`final`: the ASL passes `$$.State.RetryCount`, see `last_attempt`) it is handled like a
-  refusal instead (`customer_message_refused`, reason `unavailable`), so WhatsApp being down never fails a sale
-  already in Smartflex, nor a rejection.
+  returns and the execution goes on. Only `NotifierUnavailable` (Meta did not answer) is
+  raised, for the workflow's Retry; it releases the lease so the retry sends.
 """
 
 from __future__ import annotations
@@ -28,15 +27,17 @@ import uuid
 from ventas.container import Container
 from ventas.domain.errors import NotifierUnavailable, WhatsAppRejected
 from ventas.domain.messages import failure_context
-from ventas.domain.models import HistoryEntry, SaleRequest
+from ventas.domain.models import SaleRequest
 from ventas.domain.tasks import TaskKind
 from ventas.observability import logger
+from ventas.services.concurrency import update_request
 
 # Longer than the notifying Lambdas' 20 s timeout: an attempt holding a lease older than that is
 # dead. Shorter than the ASL's NotifierUnavailable retries, so a retry after a crash goes out.
 LEASE_SECONDS = 25
 SENT = "sent"
 REFUSED = "refused"
+SENDING = "sending"
 # The ASL's Retry of NotifierUnavailable on every notifying state: MaxAttempts (tests/infra check).
 NOTIFIER_RETRIES = 4
 
@@ -45,10 +46,6 @@ def last_attempt(retry_count: int) -> bool:
     """True on a state's last attempt at a message: `retry_count` ($$.State.RetryCount, the
     retries of that state so far) has used up the NotifierUnavailable retries."""
     return retry_count >= NOTIFIER_RETRIES
-
-
-def _done_key(request_id: str, kind: str) -> str:
-    return f"message#{request_id}#{kind}"
 
 
 def wamid_key(deps: Container, wamid: str) -> str:
@@ -65,49 +62,78 @@ def message_for(deps: Container, wamid: str) -> tuple[str, str] | None:
     return request_id, kind or "unknown"
 
 
-def tell_customer(deps: Container, request: SaleRequest, kind: str, text: str, final: bool = False) -> str | None:
+def new_lease() -> str:
+    """A sending lease: when it was taken (epoch seconds) and by which attempt."""
+    return f"{SENDING} {time.time():.3f} {uuid.uuid4().hex}"
+
+
+def offer_lease(request: SaleRequest, kind: str, lease: str) -> None:
+    """Take the lease of message `kind` in the caller's own save (the state change that explains
+    the message), when no attempt has handled it yet: `tell_customer` then writes nothing before
+    the send."""
+    if kind not in request.messages:
+        request.messages[kind] = lease
+
+
+def tell_customer(
+    deps: Container, request: SaleRequest, kind: str, text: str, lease: str | None = None, final: bool = False
+) -> str | None:
     """Send message `kind` (a `messages.MESSAGE_TEMPLATES` name) to the request's customer, once.
 
-    Returns the wamid when sent now; None when it was already sent or refused before, or is
-    refused now (recorded, contact task opened). Raises NotifierUnavailable (try again later),
-    unless `final` (the workflow will not retry): then it is recorded and a contact task opened.
+    `request` is the caller's latest copy (a stale one costs a re-read); `lease`, one the caller
+    offered in its save (`offer_lease`): held, no write precedes the send. Returns the wamid when
+    sent now; None when it was already sent or refused before, or is refused now (recorded,
+    contact task opened). Raises NotifierUnavailable (another attempt is sending, or Meta did
+    not answer: try again later), unless `final` (the workflow will not retry: `last_attempt`):
+    then WhatsApp being down is recorded like a refusal and a contact task opened.
     """
     request_id = request.request_id
-    done = _done_key(request_id, kind)
-    if deps.requests.lookup_key(done) is not None:
+    if request.messages.get(kind) in (SENT, REFUSED):
         logger.info("customer message already handled", extra={"request_id": request_id, "template": kind})
         return None
-    lease = _take_lease(deps, request_id, kind)
+    if lease is None or request.messages.get(kind) != lease:
+        lease = new_lease()
+        request, free = update_request(deps, request_id, lambda r: _take_lease(r, kind, lease), request)
+        if not free:
+            logger.info("customer message already handled", extra={"request_id": request_id, "template": kind})
+            return None
     try:
         wamid = deps.notifier.send(request_id, request.phone, kind, text)
     except NotifierUnavailable as down:
-        deps.requests.release_key(f"sending#{request_id}#{kind}", lease)
-        if not final:
-            raise
-        _refused(deps, request, kind, down)
-        deps.requests.claim_key(done, REFUSED)
-        return None
+        if final:  # still down after the workflow's retries: a person takes over
+            _refused(deps, request, kind, down)
+            return None
+        update_request(deps, request_id, lambda r: _release(r, kind, lease), request)
+        raise
     except (WhatsAppRejected, ValueError) as refusal:  # ValueError: not a WhatsApp recipient
         _refused(deps, request, kind, refusal)
-        deps.requests.claim_key(done, REFUSED)
         return None
-    deps.requests.claim_key(wamid_key(deps, wamid), f"{request_id} {kind}")
-    _history(deps, request, "customer_message_sent", template=kind, wamid=wamid)
-    deps.requests.claim_key(done, SENT)
+    now = deps.clock.now()
+
+    def sent(current: SaleRequest) -> None:
+        current.messages[kind] = SENT
+        current.note(now, "customer_message_sent", template=kind, wamid=wamid)
+        current.bind_key(wamid_key(deps, wamid), f"{request_id} {kind}")
+
+    update_request(deps, request_id, sent, request)
     return wamid
 
 
-def _take_lease(deps: Container, request_id: str, kind: str) -> str:
-    key = f"sending#{request_id}#{kind}"
-    mine = f"{time.time():.3f} {uuid.uuid4().hex}"
-    for _ in range(2):
-        held = deps.requests.claim_key(key, mine)
-        if held == mine:
-            return mine
-        if time.time() - float(held.split(" ", 1)[0]) < LEASE_SECONDS:
-            raise NotifierUnavailable(f"another attempt is sending {kind!r}: try again later")
-        deps.requests.release_key(key, held)  # its attempt died mid-way: take over
-    raise NotifierUnavailable(f"could not take the lease to send {kind!r}")
+def _take_lease(request: SaleRequest, kind: str, lease: str) -> bool:
+    """Mark `kind` as being sent by `lease`; False when it is done, NotifierUnavailable when
+    another live attempt holds it (a dead one's lease, older than LEASE_SECONDS, is taken over)."""
+    held = request.messages.get(kind)
+    if held in (SENT, REFUSED):
+        return False
+    if held is not None and time.time() - float(held.split(" ")[1]) < LEASE_SECONDS:
+        raise NotifierUnavailable(f"another attempt is sending {kind!r}: try again later")
+    request.messages[kind] = lease
+    return True
+
+
+def _release(request: SaleRequest, kind: str, lease: str) -> None:
+    if request.messages.get(kind) == lease:
+        del request.messages[kind]
 
 
 def _refused(deps: Container, request: SaleRequest, kind: str, refusal: Exception) -> None:
@@ -124,7 +150,13 @@ def _refused(deps: Container, request: SaleRequest, kind: str, refusal: Exceptio
         "customer message refused: an agent will call",
         extra={"request_id": request.request_id, "template": kind, "meta_code": code, "http_status": status},
     )
-    _history(deps, request, "customer_message_refused", template=kind, meta_code=code, reason=reason)
+    now = deps.clock.now()
+
+    def refused(current: SaleRequest) -> None:
+        current.messages[kind] = REFUSED
+        current.note(now, "customer_message_refused", template=kind, meta_code=code, reason=reason)
+
+    update_request(deps, request.request_id, refused, request)
     deps.metrics.message_failed(kind, meta_code)
     open_event_task(
         deps,
@@ -133,8 +165,3 @@ def _refused(deps: Container, request: SaleRequest, kind: str, refusal: Exceptio
         cause=f"refused:{kind}",
         context=failure_context("message_refused", kind, meta_code),
     )
-
-
-def _history(deps: Container, request: SaleRequest, event: str, **detail: object) -> None:
-    entry = HistoryEntry(at=deps.clock.now(), step=request.step, event=event, detail=dict(detail))
-    deps.requests.append_history(request.request_id, entry)

@@ -164,12 +164,6 @@ def _day_token(page: str) -> tuple[str, str]:
     return day, key
 
 
-@dataclass(frozen=True)
-class InboxItem:
-    task: HumanTask
-    request: SaleRequest | None
-
-
 def inbox(
     deps: Container,
     status: TaskStatus,
@@ -177,18 +171,18 @@ def inbox(
     assignee: str | None,
     limit: int,
     page: str | None,
-) -> tuple[list[InboxItem], str | None]:
-    """Tasks of one status, due first, with the request context a person needs."""
+) -> tuple[list[HumanTask], str | None]:
+    """Tasks of one status, due first. Each carries what the inbox shows of its request (its
+    `glance`): a page is one Query of the `inbox` index (more only when filters drop items),
+    never a read of the requests."""
 
     def keep(task: HumanTask) -> bool:
         return (step is None or task.step == step) and (assignee is None or task.assignee == assignee)
 
-    tasks, token = _filtered(
+    return _filtered(
         lambda start: deps.tasks.inbox(status, limit=limit, start=start),
         keep,
         deps.tasks.resume_after,
         limit,
         page,
     )
-    requests = deps.requests.get_many([t.request_id for t in tasks])  # one batch read, not one per task
-    return [InboxItem(t, requests.get(t.request_id)) for t in tasks], token

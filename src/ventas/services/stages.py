@@ -21,7 +21,7 @@ from ventas.domain.models import (
 from ventas.domain.schedule import expected_completion, format_local, next_business_slot
 from ventas.observability import bind_request, logger
 from ventas.services.concurrency import update_request
-from ventas.services.outbound import tell_customer
+from ventas.services.outbound import new_lease, offer_lease, tell_customer
 
 # When NAF reports several impediments, the customer hears the one an office must solve first.
 IMPEDIMENT_PRIORITY = (ReasonCode.CENTRAL_DE_RIESGOS, ReasonCode.DEBT, ReasonCode.EQUIPMENT_TO_RETURN)
@@ -158,28 +158,40 @@ def register_sale(deps: Container, request_id: str, final: bool = False) -> Sale
     earliest, latest = expected_completion(registration.registered_at)
     now = deps.clock.now()
 
+    lease = new_lease()
+
     def change(current: SaleRequest) -> None:
         current.register_order(now, registration.order_id, registration.form_id, latest)
+        offer_lease(current, "sale_done", lease)
 
     # Saved before the message: a conflict re-applies the change, never the message.
-    update_request(deps, request_id, change, request)
+    request, _ = update_request(deps, request_id, change, request)
     text = messages.sale_done(service, registration.order_id, format_local(earliest)[:10], format_local(latest)[:10])
-    tell_customer(deps, request, "sale_done", text, final=final)
+    tell_customer(deps, request, "sale_done", text, lease, final=final)
     return {"orderId": registration.order_id}
 
 
 def hand_off_installation(deps: Container, request_id: str, token: str) -> None:
-    """Step 12: hand the order to OPR-PAS-P02 and keep the wait's token until it is installed."""
+    """Step 12: hand the order to OPR-PAS-P02; the wait's token is kept on the request, in the
+    same save as the hand-off. An installation reported before that save (a conflict re-reads
+    it) resumes the workflow at once instead."""
     request = deps.requests.get(request_id)
     if request.order_id is None or request.location is None:
         raise ValueError("request reached step 12 without an order")
-    deps.requests.set_token(request_id, "installation", token)
     deps.installations.hand_off(request.order_id, request_id, request.location)
-    request = advance(
-        deps, request_id, Step.INSTALLATION, "installation_handed_off", request, order_id=request.order_id
-    )
-    if request.qc_at is not None:  # Instalaciones reported before the hand-off was recorded
-        deps.requests.set_token(request_id, "installation", None)
+    now = deps.clock.now()
+
+    def change(current: SaleRequest) -> bool:
+        current.advance(now, Step.INSTALLATION, "installation_handed_off", order_id=current.order_id)
+        if current.qc_at is not None:  # Instalaciones reported before the hand-off was recorded
+            return True
+        current.await_event("installation", token)
+        return False
+
+    request, installed = update_request(deps, request_id, change, request)
+    bind_request(request_id)
+    logger.info("installation_handed_off", extra={"step": Step.INSTALLATION.value})
+    if installed and request.qc_at is not None:
         with contextlib.suppress(WorkflowNotWaiting):
             deps.workflow.resume(token, dict(qc_wait_output(deps, request.qc_at)))
 
@@ -211,24 +223,43 @@ def missing_requirements(service: Service, request: SaleRequest) -> list[str]:
 def request_documents(deps: Container, request_id: str, token: str, reminder: bool, final: bool = False) -> None:
     """Steps 8, 8.1 (and the step 9 reminder): ask by WhatsApp and keep the wait's token.
 
-    The token is stored before the checklist is read, so a document arriving meanwhile either
-    is seen here or finds the token and resumes the workflow itself.
+    The token is kept on the request in the same save as the step (conditional on the version
+    read): a document arriving meanwhile makes that save conflict, and the checklist is read
+    again; complete, the workflow is resumed here. Once the token is saved, the document that
+    completes the checklist takes it and resumes the workflow itself.
     """
-    deps.requests.set_token(request_id, "documents", token)
     request = deps.requests.get(request_id)
     service = service_of(deps, request)
-    missing = missing_requirements(service, request)
+    now = deps.clock.now()
+    step, event = (
+        (Step.DOCUMENTS, "documents_reminder_sent") if reminder else (Step.REQUIREMENTS, "requirements_requested")
+    )
+
+    kind = "requirements_reminder" if reminder else "requirements_request"
+    lease = new_lease()
+
+    def change(current: SaleRequest) -> list[str]:
+        missing = missing_requirements(service, current)
+        if missing:
+            current.advance(now, step, event, missing=missing)
+            current.await_event("documents", token)
+            offer_lease(current, kind, lease)
+        return missing
+
+    if not missing_requirements(service, request):
+        missing: list[str] = []
+    else:
+        request, missing = update_request(deps, request_id, change, request)
     if not missing:
-        deps.requests.set_token(request_id, "documents", None)
         with contextlib.suppress(WorkflowNotWaiting):  # the document's own event resumed it first
             deps.workflow.resume(token, {})
         return
+    bind_request(request_id)
+    logger.info(event, extra={"step": step.value, "status": request.status.value})
     pending = [r for r in service.requirements if r.code in missing]
     if reminder:
-        advance(deps, request_id, Step.DOCUMENTS, "documents_reminder_sent", request, missing=missing)
         text = messages.requirements_reminder(service, pending)
-        tell_customer(deps, request, "requirements_reminder", text, final=final)
+        tell_customer(deps, request, "requirements_reminder", text, lease, final=final)
     else:
-        advance(deps, request_id, Step.REQUIREMENTS, "requirements_requested", request, missing=missing)
         text = messages.requirements_request(service, pending)
-        tell_customer(deps, request, "requirements_request", text, final=final)
+        tell_customer(deps, request, "requirements_request", text, lease, final=final)

@@ -27,6 +27,7 @@ from ventas.domain.tasks import (
     LocationResult,
     ManualReviewResult,
     QcResult,
+    RequestGlance,
     TaskKind,
     TaskStatus,
 )
@@ -57,6 +58,7 @@ def open_task(
     nothing and fails the wait with TaskNotWorked, which the ASL turns into the request's end.
     """
     now = deps.clock.now()
+    request = deps.requests.get(request_id)  # the task's glance; advanced below without a re-read
     attempt = 1
     for previous in deps.tasks.open_for(request_id):
         if previous.kind == kind and previous.task_id != task_id_for(token):
@@ -67,7 +69,9 @@ def open_task(
     context = dict(context or {})
     if kind in REOPENING_KINDS and attempt > deps.settings.max_reopenings:
         if attempt > deps.settings.max_reopenings + 1:
-            advance(deps, request_id, TASK_STEPS[kind], "task_not_worked", kind=kind.value, attempts=attempt - 1)
+            advance(
+                deps, request_id, TASK_STEPS[kind], "task_not_worked", request, kind=kind.value, attempts=attempt - 1
+            )
             with contextlib.suppress(WorkflowNotWaiting):  # a retried invocation answered it already
                 deps.workflow.fail(token, TASK_NOT_WORKED, f"{kind.value}: {attempt - 1} openings, none worked")
             return HumanTask(
@@ -93,12 +97,13 @@ def open_task(
         attempt=attempt,
         context=context,
         token=token,
+        glance=RequestGlance.of(request),
     )
     try:
         deps.tasks.add(task)
     except AlreadyExists:
         task = deps.tasks.get(task.task_id)  # a retried invocation for the same wait
-    advance(deps, request_id, task.step, "task_opened", task_id=task.task_id, kind=kind.value, attempt=attempt)
+    advance(deps, request_id, task.step, "task_opened", request, task_id=task.task_id, kind=kind.value, attempt=attempt)
     return task
 
 

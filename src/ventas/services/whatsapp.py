@@ -35,7 +35,7 @@ from ventas.domain.catalogue import classify
 from ventas.domain.errors import BackOfficeUnavailable, RequestNotFound, UnknownService
 from ventas.domain.identity import Phone
 from ventas.domain.messages import failure_context
-from ventas.domain.models import HistoryEntry
+from ventas.domain.models import HistoryEntry, SaleRequest
 from ventas.domain.tasks import TaskKind
 from ventas.observability import logger
 from ventas.services.concurrency import update_request
@@ -132,30 +132,33 @@ def _guarded(report: DeliveryReport, item_ref: str, handle: Any) -> None:
 
 
 def _message(deps: Container, message: WaMessage, report: DeliveryReport) -> None:
+    """A media message is recognised again by its media id on the request (no marker read); any
+    other by its `wamsg#` marker. The marker is bound in the save of the message's effect."""
     seen = deps.customer_key("wamsg", message.id)
-    if deps.requests.lookup_key(seen) is not None:
+    if message.media is None and deps.requests.lookup_key(seen) is not None:
         report.duplicates += 1
         return
-    request_id = _handle(deps, message, report)
-    if request_id is not None:
+    request_id, marked = _handle(deps, message, report, seen)
+    if request_id is not None and not marked:
         deps.requests.claim_key(seen, request_id)  # after the effect: a crash before it means a retry
 
 
-def _handle(deps: Container, message: WaMessage, report: DeliveryReport) -> str | None:
-    """One message's effect; the request it concerned, or None (nothing done)."""
+def _handle(deps: Container, message: WaMessage, report: DeliveryReport, seen: str) -> tuple[str | None, bool]:
+    """One message's effect: the request it concerned (None: nothing done), and whether its
+    marker was bound in the effect's own save."""
     phone = sender_phone(message.sender)
     if message.system is not None and message.type == "system" and message.system.type == "user_changed_number":
-        return _number_changed(deps, message, phone, report)
+        return _number_changed(deps, message, phone, report), False
     request_id = open_request_for_phone(deps, phone) if phone else None
     if phone is None or request_id is None:
         report.unknown_senders += 1
-        return None
+        return None, False
     media = message.media
+    request = deps.requests.get(request_id)
     if media is not None:
-        request = deps.requests.get(request_id)
         if any(d.media_id == media.id for d in request.documents):
             report.duplicates += 1  # checked before the download: a redelivery costs no Graph call
-            return request_id
+            return request_id, True
         if request.service_code is not None:
             hint = classify(service_of(deps, request), media.caption, media.filename)
             receipt = receive_document(
@@ -166,23 +169,25 @@ def _handle(deps: Container, message: WaMessage, report: DeliveryReport) -> str 
                 deps.media.fetch(media.id),
                 _sent_at(deps, message),
                 hint,
+                loaded=request,
+                seen=seen,
             )
             if receipt.status in ("recorded", "complete"):
                 report.recorded += 1
                 if receipt.status == "complete":
                     report.completed.append(request_id)
-                return request_id
+                return request_id, True
             if receipt.status == "duplicate":
                 report.duplicates += 1
-                return request_id
+                return request_id, True
             if receipt.status == "unclassified":
                 report.unclassified += 1
                 _review(deps, request_id, media.id, media.mime_type, receipt.missing)
-                return request_id
+                return request_id, True
             # not_expected (the checklist was complete): kept on the history below
-    _keep(deps, request_id, message)
+    _keep(deps, request, message, seen)
     report.kept += 1
-    return request_id
+    return request_id, True
 
 
 def _review(deps: Container, request_id: str, media_id: str, mime_type: str, missing: tuple[str, ...]) -> None:
@@ -190,9 +195,9 @@ def _review(deps: Container, request_id: str, media_id: str, mime_type: str, mis
     open_event_task(deps, TaskKind.DOCUMENT_REVIEW, request_id, cause=media_id, context=context)
 
 
-def _keep(deps: Container, request_id: str, message: WaMessage) -> None:
-    """On the history for the agent (content included); the logs get the type and a ref only."""
-    request = deps.requests.get(request_id)
+def _keep(deps: Container, request: SaleRequest, message: WaMessage, seen: str) -> None:
+    """On the history for the agent (content included), with the message's marker, in one save;
+    the logs get the type and a ref only."""
     detail: dict[str, Any] = {"type": message.type, "message_ref": ref(message.id)}
     if message.media is not None:
         detail["media_id"] = message.media.id
@@ -201,9 +206,14 @@ def _keep(deps: Container, request_id: str, message: WaMessage) -> None:
     content = message.content()
     if content:
         detail["content"] = content
-    entry = HistoryEntry(at=deps.clock.now(), step=request.step, event="customer_message_received", detail=detail)
-    deps.requests.append_history(request_id, entry)
-    logger.info("customer message kept", extra={"request_id": request_id, "type": message.type})
+    now = deps.clock.now()
+
+    def kept(current: SaleRequest) -> None:
+        current.note(now, "customer_message_received", **detail)
+        current.bind_key(seen, current.request_id)
+
+    update_request(deps, request.request_id, kept, request)
+    logger.info("customer message kept", extra={"request_id": request.request_id, "type": message.type})
 
 
 def _open_key(deps: Container, phone: str) -> str:

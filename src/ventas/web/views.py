@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from ventas.domain.kpi import KpiReport
 from ventas.domain.models import HistoryEntry, OrderState, SaleRequest, Step
 from ventas.domain.schedule import format_local
-from ventas.domain.tasks import HumanTask, TaskKind, TaskStatus
+from ventas.domain.tasks import HumanTask, RequestGlance, TaskKind, TaskStatus
 from ventas.services.receipts import LeadReceipt
 from ventas.web.auth import Principal
 from ventas.web.masking import personal
@@ -348,6 +348,9 @@ def _channel_view(
 
 
 def task_view(task: HumanTask, request: SaleRequest | None, who: Principal) -> TaskView:
+    """A task as people see it; what it shows of the request comes from `request` when given,
+    else from the task's own glance (the inbox: one Query, no read of the requests)."""
+    glance = RequestGlance.of(request) if request is not None else task.glance
     return TaskView(
         task_id=task.task_id,
         request_id=task.request_id,
@@ -363,9 +366,16 @@ def task_view(task: HumanTask, request: SaleRequest | None, who: Principal) -> T
         instructions=task.instructions,
         protocol=list(task.protocol),
         context=dict(task.context),
-        service_code=request.service_code if request else None,
-        order_id=request.order_id if request else None,
-        customer=customer(request, who) if request else None,
+        service_code=glance.service_code if glance else None,
+        order_id=glance.order_id if glance else None,
+        customer=_glance_customer(glance, who) if glance else None,
+    )
+
+
+def _glance_customer(glance: RequestGlance, who: Principal) -> CustomerView:
+    visible = who.sees_personal_data
+    return CustomerView(
+        name=glance.name, phone=personal(glance.phone, "phone", visible), ci=personal(glance.ci, "ci", visible)
     )
 
 
