@@ -69,9 +69,8 @@ class HttpDriver(DriverBase):
         self._stack = target.stack if isinstance(target, LocalApi) else target
         if isinstance(target, LocalApi):
             self.api = target
-        else:  # in the stack's process (`make run`): serve the API, tell `devstack.tokens` where
+        else:  # in the stack's process: serve the API (the state file is the caller's to write)
             self.api = ensure_api(target)
-            self.api.write_state()
         self.url = self.api.url
         self.channel_system = channel_system
         self._threads = threading.local()

@@ -52,8 +52,13 @@ def wait_for_interrupt() -> None:
 
 
 def keep_serving(stack: LocalStack, time_scale: float, out: TextIO) -> None:
-    """Keep `stack` and its API up at `time_scale` until Ctrl-C or SIGTERM."""
-    stack.deps.settings = dataclasses.replace(stack.deps.settings, time_scale=time_scale)
+    """Keep `stack` and its API up at `time_scale` until Ctrl-C or SIGTERM, with the simulated
+    day's waits (`SIM_TIMING`: an agent's task lasts 8 business hours, the QC call comes one
+    business hour after the installation, in business hours), so a person walks a sale to its
+    QC call in minutes rather than the product's days."""
+    from devstack.actors import SIM_TIMING
+
+    stack.deps.settings = dataclasses.replace(stack.deps.settings, time_scale=time_scale, timing=SIM_TIMING)
     api = ensure_api(stack)
     refresh_console_users(api.identity)
     api.write_state()

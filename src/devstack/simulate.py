@@ -194,7 +194,9 @@ def main(argv: list[str] | None = None) -> int:
         stack = LocalStack(parameters={"TimeScale": str(config.time_scale), "EfficiencyPolicy": policy}).start()
         try:
             with ProgressView(console, enabled=not args.quiet) as progress:
-                result = run_day(HttpDriver(stack), config, progress)
+                driver = HttpDriver(stack)
+                driver.api.write_state()  # where `devstack.tokens` and `devstack.faults` find this stack
+                result = run_day(driver, config, progress)
             write_run(REPORT, result)
             render_summary(console, result, REPORT, LOG)
             if args.serve:

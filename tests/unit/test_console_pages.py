@@ -23,7 +23,7 @@ from ventas.console import session
 from ventas.container import Container
 from ventas.domain.models import Lead
 from ventas.domain.tasks import TaskKind
-from ventas.services import intake
+from ventas.services import closing, intake
 
 __all__ = ["api"]
 SECRET = "unit-console-secret-0123456789abcdef"
@@ -295,3 +295,21 @@ def test_the_local_sign_in_page_shows_no_text_from_its_url(api: Api, monkeypatch
         assert "Llame al 555-1234" not in page.body.decode()
     finally:
         console_http.console_settings.cache_clear()
+
+
+def test_ops_lists_failed_and_stopped_executions_but_not_abandonments(console: Api, deps: Container) -> None:
+    def lead(n: int) -> str:
+        return intake.submit_lead(
+            deps, Lead(channel="web", channel_lead_id=f"w-ops-{n}", phone=f"+5917123456{n}")
+        ).request_id
+
+    stopped, failed, abandoned = lead(1), lead(2), lead(3)
+    closing.execution_ended(deps, stopped, "ABORTED", "parada por operaciones")
+    closing.execution_ended(deps, failed, "FAILED", "States.Runtime")
+    closing.abandon(deps, abandoned, "States.Timeout")
+    page = get(console, "/console/ops", mint("ops.olga", ["ops"]))
+    assert page.status_code == 200
+    listed = page.body.decode().split('id="failed"', 1)[1].split("</ul>", 1)[0]
+    assert stopped in listed
+    assert failed in listed
+    assert abandoned not in listed

@@ -13,7 +13,7 @@ from ventas.console import dashboard
 from ventas.console.graph_svg import STATUS_FILL, STATUS_TEXT, render_graph
 from ventas.console.render import STATE_LABELS
 from ventas.domain.errors import ExecutionNotFound
-from ventas.domain.models import Channel, OrderState, Step
+from ventas.domain.models import Channel, OrderState, Outcome, Step
 from ventas.domain.schedule import format_local
 from ventas.services import executions, queries
 from ventas.web.auth import Role
@@ -57,7 +57,14 @@ def _search(call: Page) -> tuple[dict[str, Any], list[RequestSummary], str | Non
 def ops(call: Page) -> Response:
     assert call.principal is not None
     values, found, token = _search(call)
-    failed, _ = queries.search_requests(deps(), queries.RequestFilter(status=OrderState.FAILED), 20, None)
+    # Executions that ended abnormally: failed or timed out (request failed), stopped (cancelled);
+    # an abandonment is also cancelled, but its execution succeeded (outcome abandoned).
+    failed = [
+        r
+        for status in (OrderState.FAILED, OrderState.CANCELLED)
+        for r in queries.search_requests(deps(), queries.RequestFilter(status=status), 50, None)[0]
+        if r.outcome == Outcome.FAILED
+    ][:20]
     return call.render(
         "ops.html",
         title="Operaciones",
