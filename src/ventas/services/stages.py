@@ -166,6 +166,8 @@ def register_sale(deps: Container, request_id: str, final: bool = False) -> Sale
 
     # Saved before the message: a conflict re-applies the change, never the message.
     request, _ = update_request(deps, request_id, change, request)
+    bind_request(request_id)
+    logger.info("sale_registered", extra={"step": request.step.value, "status": request.status.value})
     text = messages.sale_done(service, registration.order_id, format_local(earliest)[:10], format_local(latest)[:10])
     tell_customer(deps, request, "sale_done", text, lease, final=final)
     return {"orderId": registration.order_id}
