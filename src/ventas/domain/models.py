@@ -10,10 +10,18 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import BaseModel, Field, PrivateAttr
 
 from ventas.domain.errors import InstallationConflict, RequestEnded
-from ventas.domain.identity import CI, IvrPhone, Phone  # identity formats: ventas.domain.identity
+
+# The inputs live in ventas.domain.inputs; re-exported here for the model's users.
+from ventas.domain.inputs import Channel as Channel  # noqa: PLC0414 - explicit re-export
+from ventas.domain.inputs import Identification as Identification  # noqa: PLC0414 - explicit re-export
+from ventas.domain.inputs import IvrLine as IvrLine  # noqa: PLC0414 - explicit re-export
+from ventas.domain.inputs import Lead as Lead  # noqa: PLC0414 - explicit re-export
+from ventas.domain.inputs import Location as Location  # noqa: PLC0414 - explicit re-export
+from ventas.domain.inputs import MissedCall as MissedCall  # noqa: PLC0414 - explicit re-export
+from ventas.domain.inputs import Strict as Strict  # noqa: PLC0414 - explicit re-export
 from ventas.domain.pending import PendingKeys
 
 # The reasons live in ventas.domain.reasons; re-exported here for the model's users.
@@ -22,29 +30,6 @@ from ventas.domain.reasons import REJECTION_REASONS as REJECTION_REASONS  # noqa
 from ventas.domain.reasons import Outcome as Outcome  # noqa: PLC0414 - explicit re-export
 from ventas.domain.reasons import Reason as Reason  # noqa: PLC0414 - explicit re-export
 from ventas.domain.reasons import ReasonCode as ReasonCode  # noqa: PLC0414 - explicit re-export
-
-
-class Strict(BaseModel):
-    """Base for inputs: unknown fields are refused, strings trimmed."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
-
-
-class Channel(StrEnum):
-    IVR = "ivr"
-    WEB = "web"
-    BOTMAKER = "botmaker"
-    FACEBOOK = "facebook"
-    WHATSAPP = "whatsapp"
-    OTHER = "other"
-
-
-class IvrLine(StrEnum):
-    """Lines of step 1 (IVR option 1)."""
-
-    L4200400 = "4200400"
-    L4322205 = "4322205"
-    L4001515 = "4001515"
 
 
 class OrderState(StrEnum):
@@ -80,44 +65,6 @@ class Step(StrEnum):
     QC_CALL = "13.1"  # an agent calls the customer, "concluyendo el procedimiento"
     CLOSED = "13.1"  # alias of QC_CALL: a sold request ends at 13.1
     REJECTION = "14"
-
-
-class Location(Strict):
-    address: str = Field(min_length=3, max_length=200)
-    latitude: float = Field(ge=-90, le=90)
-    longitude: float = Field(ge=-180, le=180)
-
-
-class Identification(Strict):
-    """What step 3 collects: the CI (3.2) and the service wanted (3.1)."""
-
-    ci: CI
-    service_code: str = Field(min_length=2, max_length=40, pattern=r"^[A-Z0-9_]+$")
-    name: str | None = Field(default=None, min_length=2, max_length=120)
-
-
-class Lead(Strict):
-    """A lead handed over by a channel (steps 1, 1.1, 2)."""
-
-    channel: Channel
-    channel_lead_id: str = Field(min_length=1, max_length=120)
-    phone: Phone
-    name: str | None = Field(default=None, min_length=2, max_length=120)
-    ci: CI | None = None
-    service_code: str | None = Field(default=None, min_length=2, max_length=40, pattern=r"^[A-Z0-9_]+$")
-    location: Location | None = None
-
-    @property
-    def identified(self) -> bool:
-        return self.ci is not None and self.service_code is not None
-
-
-class MissedCall(Strict):
-    """The IVR reports a lost call (step 1.2)."""
-
-    caller: IvrPhone
-    line: IvrLine
-    called_at: AwareDatetime  # with its offset (La Paz -04:00); not in the future (services.intake)
 
 
 class Document(BaseModel):
