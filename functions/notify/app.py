@@ -6,7 +6,7 @@ from ventas.handler import stage_handler
 from ventas.services.closing import abandon, reject
 
 
-@stage_handler(NotifyEvent)
+@stage_handler(NotifyEvent, path=("requests", "tasks", "notifier"))
 def handler(deps: Container, event: NotifyEvent) -> OutcomeOutput:
     if event.action == "reject":
         return reject(deps, event.request_id)

@@ -7,7 +7,7 @@ from ventas.handler import stage_handler
 from ventas.services.stages import request_documents
 
 
-@stage_handler(RequestDocumentsEvent)
+@stage_handler(RequestDocumentsEvent, path=("requests", "catalogue", "notifier"))
 def handler(deps: Container, event: RequestDocumentsEvent) -> WaitingOutput:
     request_documents(deps, event.request_id, event.task_token, event.reminder)
     return {"status": "waiting"}

@@ -6,6 +6,6 @@ from ventas.handler import stage_handler
 from ventas.services.stages import register_sale
 
 
-@stage_handler(StageEvent)
+@stage_handler(StageEvent, path=("requests", "catalogue", "smartflex", "notifier"))
 def handler(deps: Container, event: StageEvent) -> SaleOutput:
     return register_sale(deps, event.request_id)
