@@ -75,6 +75,11 @@ client.get_item(TableName=sys.argv[1], Key=json.loads(sys.argv[2]))
 print(json.dumps({"init": init, "total": _cpu()}))
 """
 )
+# A reference, not a target: the floor plus importing pydantic as the domain does (its import
+# alone, no model). The share of any function's ratio that pydantic itself accounts for.
+PYDANTIC_FLOOR = FLOOR.replace(
+    "import boto3\n", "import boto3\nfrom pydantic import AwareDatetime, BaseModel, ConfigDict, Field\n"
+)
 COLD_START = (
     _CPU
     + """import importlib.util, json, sys
@@ -125,7 +130,6 @@ class Endpoint:
                 "AWS_ACCESS_KEY_ID": "bench",
                 "AWS_SECRET_ACCESS_KEY": "bench",
                 "POWERTOOLS_TRACE_DISABLED": "true",
-                "POWERTOOLS_LOG_LEVEL": "WARNING",  # the seeder's lines; the children log as in AWS
             }
         )
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
@@ -142,6 +146,7 @@ class Endpoint:
         for logical in self.res.resources("AWS::Serverless::StateMachine"):
             self.res.physical[logical] = stack.state_machine_arn
         os.environ.update({**self.environment("IntakeFunction"), **self.api_environment()})  # the seeder's
+        os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"  # the seeder's lines; the children log as in AWS
 
     def environment(self, logical: str) -> dict[str, str]:
         env = self.res.function_environment(logical)
@@ -375,9 +380,10 @@ def measure(repeat: int, only: list[str]) -> dict[str, Any]:
             envs[name] = {**common, **own, "LAMBDA_TASK_ROOT": folder, "AWS_LAMBDA_FUNCTION_NAME": f"{STACK}-{name}"}
         table = endpoint.res.physical["RequestsTable"]
         key = json.dumps({"pk": {"S": "bench#floor"}, "sk": {"S": "bench#floor"}})
-        samples: dict[str, list[dict[str, float]]] = {"floor": []}
+        samples: dict[str, list[dict[str, float]]] = {"floor": [], "floor_with_pydantic": []}
         for _ in range(repeat + 1):  # the first round warms the disk cache and is dropped
             samples["floor"].append(_run(FLOOR, [table, key], common))
+            samples["floor_with_pydantic"].append(_run(PYDANTIC_FLOOR, [table, key], common))
             for name in only:
                 event = EVENTS[name][1](seeder)
                 entry = "app" if name == "api" else "handler"
@@ -402,8 +408,13 @@ def measure(repeat: int, only: list[str]) -> dict[str, Any]:
             "target": TARGETS[name],
             "met": total / floor["total"] <= TARGETS[name],
         }
+    with_pydantic = median("floor_with_pydantic", "total")
     return {
         "floor": {"init_cpu_seconds": round(floor["init"], 4), "total_cpu_seconds": round(floor["total"], 4)},
+        "floor_with_pydantic": {
+            "total_cpu_seconds": round(with_pydantic, 4),
+            "ratio": round(with_pydantic / floor["total"], 3),
+        },
         "repeat": repeat,
         "functions": functions,
     }
@@ -431,6 +442,11 @@ def main(argv: list[str] | None = None) -> None:
     print(
         f"floor (import boto3, one client, one GetItem): {floor['total_cpu_seconds'] * 1000:.0f} ms CPU "
         f"(init {floor['init_cpu_seconds'] * 1000:.0f} ms); medians of {args.repeat}; ratios to the floor's total"
+    )
+    reference = result["floor_with_pydantic"]
+    print(
+        f"the floor plus importing pydantic alone: {reference['total_cpu_seconds'] * 1000:.0f} ms, "
+        f"{reference['ratio']:.2f}x"
     )
     print(f"{'function':<13}{'init':>16}{'init + 1st event':>22}{'target':>9}")
     for name, f in result["functions"].items():
