@@ -6,6 +6,6 @@ from ventas.handler import stage_handler
 from ventas.services.stages import check_coverage
 
 
-@stage_handler(StageEvent)
+@stage_handler(StageEvent, path=("requests", "catalogue", "gis"))
 def handler(deps: Container, event: StageEvent) -> CoverageOutput:
     return check_coverage(deps, event.request_id)

@@ -10,7 +10,7 @@ from ventas.services.closing import execution_ended
 ENDS = frozenset({"ABORTED", "FAILED", "TIMED_OUT"})
 
 
-@stage_handler(ExecutionStatusChange)
+@stage_handler(ExecutionStatusChange, path=("requests", "tasks"))
 def handler(deps: Container, event: ExecutionStatusChange) -> dict[str, object]:
     detail = event.detail
     if detail.status not in ENDS:  # the rule filters these; a wider rule changes nothing here

@@ -7,7 +7,7 @@ from ventas.handler import stage_handler
 from ventas.services.stages import hand_off_installation
 
 
-@stage_handler(HandOffEvent)
+@stage_handler(HandOffEvent, path=("requests", "installations"))
 def handler(deps: Container, event: HandOffEvent) -> WaitingOutput:
     hand_off_installation(deps, event.request_id, event.task_token)
     return {"status": "waiting"}

@@ -14,7 +14,7 @@ def _phone_areas(deps: Container) -> dict[str, Any]:
     return {PHONE_AREAS: deps.settings.phone_areas}
 
 
-@stage_handler(IvrMissedCallEvent, _phone_areas)
+@stage_handler(IvrMissedCallEvent, _phone_areas, path=("requests", "catalogue", "workflow"))
 def handler(deps: Container, event: IvrMissedCallEvent) -> dict[str, Any]:
     result = report_missed_call(deps, event.missed_call)
     return {"requestId": result.request_id, "created": result.created, "joined": result.joined}

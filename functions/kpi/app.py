@@ -17,7 +17,7 @@ from ventas.services.monitoring import daily_kpi_report, overdue_tasks
 metrics = Metrics()
 
 
-@stage_handler(ReportEvent)
+@stage_handler(ReportEvent, path=("requests", "tasks"))
 def _report(deps: Container, event: ReportEvent) -> dict[str, Any]:
     metrics.add_dimension(name="stage", value=deps.settings.stage)
     if event.report == "overdue":

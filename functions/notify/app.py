@@ -7,7 +7,7 @@ from ventas.services.closing import abandon, reject
 from ventas.services.outbound import last_attempt
 
 
-@stage_handler(NotifyEvent)
+@stage_handler(NotifyEvent, path=("requests", "tasks", "notifier"))
 def handler(deps: Container, event: NotifyEvent) -> OutcomeOutput:
     final = last_attempt(event.retry_count)  # WhatsApp still down: a contact task, not a failure
     if event.action == "reject":

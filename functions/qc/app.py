@@ -6,6 +6,6 @@ from ventas.handler import stage_handler
 from ventas.services.closing import close_sale
 
 
-@stage_handler(CloseEvent)
+@stage_handler(CloseEvent, path=("requests", "tasks"))
 def handler(deps: Container, event: CloseEvent) -> OutcomeOutput:
     return close_sale(deps, event.request_id)

@@ -8,7 +8,7 @@ from ventas.services.outbound import last_attempt
 from ventas.services.stages import request_documents
 
 
-@stage_handler(RequestDocumentsEvent)
+@stage_handler(RequestDocumentsEvent, path=("requests", "catalogue", "notifier"))
 def handler(deps: Container, event: RequestDocumentsEvent) -> WaitingOutput:
     final = last_attempt(event.retry_count)
     request_documents(deps, event.request_id, event.task_token, event.reminder, final=final)

@@ -9,7 +9,7 @@ from ventas.handler import stage_handler
 from ventas.services.retention import CATCH_UP_DAYS, apply_retention, erase_request
 
 
-@stage_handler(RetentionEvent)
+@stage_handler(RetentionEvent, path=("requests", "tasks", "documents"))
 def handler(deps: Container, event: RetentionEvent) -> dict[str, Any]:
     if event.job == "erase" and event.request_id is not None:
         return erase_request(deps, event.request_id).summary()

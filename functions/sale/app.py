@@ -7,6 +7,6 @@ from ventas.services.outbound import last_attempt
 from ventas.services.stages import register_sale
 
 
-@stage_handler(StageEvent)
+@stage_handler(StageEvent, path=("requests", "catalogue", "smartflex", "notifier"))
 def handler(deps: Container, event: StageEvent) -> SaleOutput:
     return register_sale(deps, event.request_id, final=last_attempt(event.retry_count))

@@ -9,7 +9,7 @@ from ventas.handler import stage_handler
 from ventas.services import tasks
 
 
-@stage_handler(OpenTaskEvent)
+@stage_handler(OpenTaskEvent, path=("tasks", "requests"))
 def handler(deps: Container, event: OpenTaskEvent) -> dict[str, str]:
     task = tasks.open_task(deps, event.kind, event.request_id, event.task_token, event.timeout_seconds, event.context)
     # Never the token: only what identifies the task.

@@ -127,6 +127,7 @@ def _bind_api(template: dict[str, Any]) -> None:
     if "Architectures" in template.get("Globals", {}).get("Function", {}):
         for spec in functions(template).values():
             spec["Properties"].pop("Architectures", None)  # chalice's x86_64; SAM appends lists
+    _invoke_alias(template)
     stage = resources.get("RestAPI", {}).get("Properties", {}).get("StageName")
     for spec in resources.values():
         props = spec.get("Properties", {})
@@ -134,6 +135,39 @@ def _bind_api(template: dict[str, Any]) -> None:
             for dimension in props.get("Dimensions", []):
                 if dimension["Name"] == "Stage" and stage:
                     dimension["Value"] = stage
+
+
+def _invoke_alias(template: dict[str, Any]) -> None:
+    """With SAM's AutoPublishAlias (infra/template.yaml, for SnapStart), API Gateway must call
+    the published alias, not $LATEST: chalice writes the function's own ARN in every route's
+    integration and in its invoke permission."""
+    if "AutoPublishAlias" not in template.get("Globals", {}).get("Function", {}):
+        return
+    resources = template["Resources"]
+    name = next(
+        (k for k, v in resources.items() if k == "APIHandler" and v["Type"] == "AWS::Serverless::Function"), None
+    )
+    if name is None:
+        return
+
+    arn = "${" + name + ".Arn}"
+
+    def rewrite(value: Any) -> Any:
+        if isinstance(value, dict) and isinstance(value.get("Fn::Sub"), str) and arn in value["Fn::Sub"]:
+            return {"Fn::Sub": [value["Fn::Sub"].replace(arn, "${Alias}"), {"Alias": {"Ref": f"{name}.Alias"}}]}
+        if isinstance(value, list):
+            return [rewrite(v) for v in value]
+        if isinstance(value, dict):
+            return {k: rewrite(v) for k, v in value.items()}
+        return value
+
+    props = resources.get("RestAPI", {}).get("Properties", {})
+    if "DefinitionBody" in props:
+        props["DefinitionBody"] = rewrite(props["DefinitionBody"])
+    for spec in resources.values():
+        target = spec.get("Properties", {}).get("FunctionName")
+        if spec.get("Type") == "AWS::Lambda::Permission" and target == {"Ref": name}:
+            spec["Properties"]["FunctionName"] = {"Ref": f"{name}.Alias"}
 
 
 def _gateway_auth(body: dict[str, Any]) -> None:

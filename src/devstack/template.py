@@ -93,6 +93,11 @@ class Resolver:
         pseudo = self.pseudo()
         if name in pseudo:
             return pseudo[name]
+        logical, dot, attribute = name.partition(".")
+        if dot and attribute == "Alias" and logical in self.arns:
+            # SAM's AutoPublishAlias: in AWS the alias ARN (function:name:live, SnapStart);
+            # the local stack publishes no versions, so its function is the alias.
+            return self.arns[logical]
         if name in self.parameters:
             return self.parameters[name]
         params = self.template.get("Parameters", {})

@@ -22,6 +22,9 @@ from ventas.container import Container, SystemClock
 _lock = threading.Lock()
 _build_lock = threading.RLock()  # boto3 client creation is not thread safe; parts may nest
 _current: Container | None = None
+# The parts that hold a boto3 client, and every container's client cache (refresh_clients).
+_CLIENT_PARTS = ("requests", "tasks", "workflow", "documents")
+_client_caches: list[Any] = []
 
 
 class _Lazy:
@@ -43,6 +46,11 @@ class _Lazy:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._part(), name)
+
+    def _forget(self) -> None:
+        """Build the part again on its next use."""
+        with _build_lock:
+            object.__setattr__(self, "_target", None)
 
     def __setattr__(self, name: str, value: Any) -> None:
         setattr(self._part(), name, value)
@@ -88,7 +96,33 @@ def _clients() -> Callable[[str], Any]:
         with _build_lock:
             return boto3.client(service)  # type: ignore[call-overload]
 
+    _client_caches.append(client)
     return client
+
+
+def refresh_clients() -> None:
+    """Drop every boto3 client (and the parts holding one) so the next use builds them again,
+    from a new default session: new credentials and new connections. The service models
+    already loaded are kept (the new session shares the old one's loader), so that costs little.
+    Called after a SnapStart restore (ventas.snapstart); a no-op before any client exists."""
+    import sys
+
+    boto3 = sys.modules.get("boto3")
+    with _build_lock:
+        for cache in _client_caches:
+            cache.cache_clear()
+        if _current is not None:
+            for name in _CLIENT_PARTS:
+                part = _current.__dict__.get(name)
+                if type(part) is _Lazy:
+                    part._forget()
+        if boto3 is not None and boto3.DEFAULT_SESSION is not None:
+            import botocore.session
+
+            fresh = botocore.session.get_session()
+            old = boto3.DEFAULT_SESSION._session  # the botocore session behind boto3's
+            fresh.register_component("data_loader", old.get_component("data_loader"))
+            boto3.setup_default_session(botocore_session=fresh)
 
 
 def _with_secrets(settings: Settings) -> Settings:
@@ -161,6 +195,11 @@ def container() -> Container:
         with _lock:
             if _current is None:
                 _current = build(Settings.from_env())
+    return _current
+
+
+def current() -> Container | None:
+    """The process's container if one is built or installed, else None (nothing is built)."""
     return _current
 
 

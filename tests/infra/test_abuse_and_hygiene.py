@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from devstack.cfn import method_setting_path
-from tests.infra.conftest import Built
+from tests.infra.conftest import Built, invoked_function
 from ventas.config import Settings
 from ventas.contracts import RetentionEvent
 from ventas.web.openapi import openapi_document
@@ -119,7 +119,7 @@ def test_each_channel_system_has_its_own_key_and_usage_plan_on_the_stage(built: 
 def _invoked_by_the_workflow(built: Built) -> set[str]:
     machine = next(iter(built.resources("AWS::StepFunctions::StateMachine").values()))
     substitutions = machine["Properties"]["DefinitionSubstitutions"].values()
-    return {v["Fn::GetAtt"][0] for v in substitutions if isinstance(v, dict) and "Fn::GetAtt" in v}
+    return {invoked_function(built, v) for v in substitutions if isinstance(v, dict)}
 
 
 def test_the_api_cannot_starve_the_stages_reserved_concurrency(built: Built) -> None:
@@ -175,7 +175,7 @@ def test_a_failed_scheduled_run_lands_in_a_queue_that_is_alarmed(built: Built, f
             "DestinationConfig": {"OnFailure": {"Destination": {"Fn::GetAtt": ["ScheduledFailuresQueue", "Arn"]}}},
             "FunctionName": {"Ref": function},
             "MaximumRetryAttempts": 2,
-            "Qualifier": "$LATEST",
+            "Qualifier": "live",  # the alias the schedule invokes (SnapStart), not $LATEST
         }
     ]
     alarms = built.resources("AWS::CloudWatch::Alarm").values()
@@ -190,7 +190,7 @@ def test_retention_runs_daily_with_the_configured_period(built: Built, monkeypat
     rules = [
         r["Properties"]
         for r in built.resources("AWS::Events::Rule").values()
-        if r["Properties"]["Targets"][0]["Arn"] == {"Fn::GetAtt": ["RetentionFunction", "Arn"]}
+        if invoked_function(built, r["Properties"]["Targets"][0]["Arn"]) == "RetentionFunction"
     ]
     (rule,) = rules
     assert rule["ScheduleExpression"].startswith("cron(")

@@ -32,12 +32,15 @@ HEAVY = frozenset(
         "yaml",
         "moto",
         "phonenumbers",  # parsed on first use (ventas.domain.identity)
+        "jinja2",  # the console's pages: on the first page (ventas.console.render)
+        "fpdf",  # printable documents: on the first one
     }
 )
 # What a handler may load at import beyond the rest, and why.
 ALLOWED = {
-    # Routes are declared at import, and people's routes verify a signed token on every call.
-    "api": frozenset({"chalice", "jwt", "cryptography"}),
+    # Routes are declared at import. People's signed tokens load PyJWT on the first one
+    # (ventas.web.auth): a channel's call (API key) never needs it.
+    "api": frozenset({"chalice"}),
 }
 HANDLERS = sorted(p.parent.name for p in (ROOT / "functions").glob("*/app.py"))
 
@@ -50,6 +53,27 @@ module = importlib.util.module_from_spec(spec)
 sys.modules["app"] = module
 spec.loader.exec_module(module)
 print(json.dumps(sorted(sys.modules)))
+"""
+# The pydantic validators built by importing a handler (each costs CPU at every cold start).
+BUILT = """
+import importlib.util, json, sys
+folder = sys.argv[1]
+sys.path.insert(0, folder)
+spec = importlib.util.spec_from_file_location("app", folder + "/app.py")
+module = importlib.util.module_from_spec(spec)
+sys.modules["app"] = module
+spec.loader.exec_module(module)
+from pydantic import BaseModel, TypeAdapter
+import gc
+def subclasses(cls):
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from subclasses(sub)
+ours = ("ventas", "chalicelib", "app")
+models = sorted({c.__module__ + "." + c.__qualname__ for c in subclasses(BaseModel)
+                 if c.__module__.startswith(ours) and c.__pydantic_complete__})
+adapters = [a for a in gc.get_objects() if isinstance(a, TypeAdapter) and a.pydantic_complete]
+print(json.dumps({"models": models, "adapters": len(adapters)}))
 """
 
 
@@ -79,3 +103,20 @@ def test_the_xray_sdk_loads_only_where_subsegments_are_on() -> None:
     on = _imported(folder, LAMBDA_TASK_ROOT=str(folder), POWERTOOLS_TRACE_DISABLED="false")
     assert "aws_xray_sdk" not in off
     assert "aws_xray_sdk" in on
+
+
+@pytest.mark.parametrize("name", HANDLERS)
+def test_importing_a_handler_builds_no_validator(name: str) -> None:
+    """pydantic builds a model's validator on its first use (ventas/__init__.py: defer_build) and
+    TypeAdapters are made on first use too: an import that builds one fails here."""
+    folder = ROOT / "functions" / name
+    env = {"AWS_DEFAULT_REGION": "us-east-1", "PATH": "/usr/bin:/bin", "LAMBDA_TASK_ROOT": str(folder)}
+    done = subprocess.run(
+        [sys.executable, "-c", BUILT, str(folder)],
+        env={**env, "POWERTOOLS_TRACE_DISABLED": "true"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    built = json.loads(done.stdout.splitlines()[-1])
+    assert built == {"models": [], "adapters": 0}, f"{name} builds validators at import: {built}"

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from devstack.template import ROOT
-from tests.infra.conftest import Built
+from tests.infra.conftest import Built, invoked_function, invokes_alias
 
 ASL = ROOT / "statemachine" / "ventas_digitales.asl.json"
 LAMBDA_INTEGRATIONS = {"arn:aws:states:::lambda:invoke", "arn:aws:states:::lambda:invoke.waitForTaskToken"}
@@ -35,9 +35,9 @@ def test_every_substitution_in_the_asl_resolves_to_a_resource_of_the_template(bu
     substitutions = _state_machine(built)["DefinitionSubstitutions"]
     assert placeholders == set(substitutions), "an ASL placeholder is undefined, or a substitution unused"
     for name, value in substitutions.items():
-        logical, attribute = value["Fn::GetAtt"]
+        logical = invoked_function(built, value)
         assert built.cfn["Resources"][logical]["Type"] == "AWS::Lambda::Function", name
-        assert attribute == "Arn"
+        assert invokes_alias(built, value), f"{name}: the workflow invokes the published alias (SnapStart)"
 
 
 def test_the_state_machine_may_invoke_exactly_the_functions_its_states_name(built: Built) -> None:
@@ -48,7 +48,7 @@ def test_the_state_machine_may_invoke_exactly_the_functions_its_states_name(buil
         assert task["Resource"] in LAMBDA_INTEGRATIONS, f"{state}: the role grants Lambda only"
         placeholder = re.fullmatch(r"\$\{(\w+)\}", task["Parameters"]["FunctionName"])
         assert placeholder, f"{state}: FunctionName must be a substitution, not a literal ARN"
-        named.add(substitutions[placeholder.group(1)]["Fn::GetAtt"][0])
+        named.add(invoked_function(built, substitutions[placeholder.group(1)]))
 
     role_name = _state_machine(built)["RoleArn"]["Fn::GetAtt"][0]
     role = built.cfn["Resources"][role_name]["Properties"]
@@ -59,8 +59,10 @@ def test_the_state_machine_may_invoke_exactly_the_functions_its_states_name(buil
     ]
     (invoke,) = invokes
     assert invoke["Action"] == "lambda:InvokeFunction"
-    granted = {resource["Fn::GetAtt"][0] for resource in invoke["Resource"]}
+    granted = {invoked_function(built, resource) for resource in invoke["Resource"]}
     assert granted == named
+    # The alias ARN is what the states call: a grant on the bare function would not cover it.
+    assert all(invokes_alias(built, resource) for resource in invoke["Resource"])
     others = {
         a
         for p in role["Policies"]
@@ -72,7 +74,7 @@ def test_the_state_machine_may_invoke_exactly_the_functions_its_states_name(buil
 
 def test_functions_outside_the_asl_are_not_invocable_by_it(built: Built) -> None:
     substitutions = _state_machine(built)["DefinitionSubstitutions"]
-    named = {value["Fn::GetAtt"][0] for value in substitutions.values()}
+    named = {invoked_function(built, value) for value in substitutions.values()}
     assert {"IntakeFunction", "KpiFunction"}.isdisjoint(named)
 
 

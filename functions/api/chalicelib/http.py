@@ -105,6 +105,19 @@ def _query(op: Operation, request: Request) -> Query | None:
         raise invalid(exc) from None
 
 
+def _adapter(body: Any) -> TypeAdapter[Any]:
+    """One validator per body type, built on its first request (not at import, not per call)."""
+    try:
+        return _cached_adapter(body)
+    except TypeError:  # an unhashable annotation: built per call, as before
+        return TypeAdapter(body)
+
+
+@functools.cache
+def _cached_adapter(body: Any) -> TypeAdapter[Any]:
+    return TypeAdapter(body)
+
+
 def _body(op: Operation, raw: bytes, mode: str) -> Any:
     if mode == "raw":
         return None
@@ -114,9 +127,9 @@ def _body(op: Operation, raw: bytes, mode: str) -> Any:
         raise ApiError(400, "bad_request", "El contenido enviado no es un JSON válido.") from None
     try:
         if mode == "json":
-            return TypeAdapter(dict[str, Any]).validate_python(document)
+            return _adapter(dict[str, Any]).validate_python(document)
         # The context completes a local landline with the area the channel declares (Settings.phone_areas).
-        return TypeAdapter(op.body).validate_python(document, context={PHONE_AREAS: deps().settings.phone_areas})
+        return _adapter(op.body).validate_python(document, context={PHONE_AREAS: deps().settings.phone_areas})
     except ValidationError as exc:
         raise invalid(exc) from None
 

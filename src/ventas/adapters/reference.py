@@ -8,6 +8,7 @@ simulation can make a system stop answering exactly as the real one would (`Back
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from importlib.resources import files
@@ -101,7 +102,10 @@ class _CarteraFile(BaseModel):
     customers: list[_CarteraEntry]
 
 
-_CI_ADAPTER: Final = TypeAdapter(CI)
+@functools.cache
+def _ci_adapter() -> TypeAdapter[str]:
+    """Built on the first lookup, not at import: most functions never ask NAF."""
+    return TypeAdapter(CI)
 
 
 class ReferenceCartera:
@@ -131,7 +135,7 @@ class ReferenceCartera:
         so a missing "CB" cannot let a debtor through (the office sorts out homonyms).
         """
         self._faults.check("naf")
-        number, _, ext = _CI_ADAPTER.validate_python(ci).partition(" ")
+        number, _, ext = _ci_adapter().validate_python(ci).partition(" ")
         found: dict[ReasonCode, None] = {}
         for entry_ext, impediments in self._by_number.get(number, []):
             if not ext or not entry_ext or ext == entry_ext:

@@ -10,12 +10,13 @@ import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
-
-from jinja2 import Environment, PackageLoader, select_autoescape
+from typing import TYPE_CHECKING, Any
 
 from ventas.domain.schedule import format_local
 from ventas.web.auth import Role
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 HTMX = "htmx-2.0.7.min.js"  # vendored, pinned: static/htmx-LICENSE.txt
 
@@ -87,7 +88,10 @@ def number(value: float, decimals: int = 1) -> str:
 
 @functools.cache
 def environment() -> Environment:
-    """The one Jinja2 environment: package templates, autoescaped, with the Bolivian filters."""
+    """The one Jinja2 environment: package templates, autoescaped, with the Bolivian filters.
+    Built on the first page (the API's other routes never load Jinja2: cold starts)."""
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
     env = Environment(
         loader=PackageLoader("ventas.console", "templates"),
         autoescape=select_autoescape(["html", "svg"]),

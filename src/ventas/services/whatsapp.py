@@ -24,6 +24,7 @@ are also recognised by media id, and tasks by their event.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -45,7 +46,13 @@ from ventas.services.outbound import message_for
 from ventas.services.stages import service_of
 from ventas.web.whatsapp import WaMessage, WaStatus, ref, split
 
-_phone = TypeAdapter(Phone)
+
+@functools.cache
+def _phone() -> TypeAdapter[str]:
+    """Built on the first webhook that needs it, not at import (cold starts: bench/coldstart.py)."""
+    return TypeAdapter(Phone)
+
+
 STATUSES_RECORDED = frozenset({"delivered", "read", "failed"})
 # Permanent faults of one item (too large a media, a request without a known service): counted
 # as malformed, not retried. Anything else is taken as transient: Meta delivers again.
@@ -74,7 +81,7 @@ class DeliveryReport:
 def sender_phone(wa_id: str) -> str | None:
     """Meta sends E.164 digits without '+'; None when it is not a phone we can match."""
     try:
-        return _phone.validate_python("+" + wa_id.lstrip("+"))
+        return _phone().validate_python("+" + wa_id.lstrip("+"))
     except ValidationError:
         return None
 

@@ -26,8 +26,6 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
-import jwt
-
 from ventas.web.config import ApiSettings
 from ventas.web.errors import ApiError, forbidden, unauthenticated
 
@@ -66,9 +64,14 @@ class JwksEndpoint:
     """The pool's JWKS over HTTPS (HTTP to moto locally), cached; fetched on first use."""
 
     def __init__(self, url: str) -> None:
-        self._client = jwt.PyJWKClient(url, cache_keys=True, lifespan=3600, timeout=5)
+        self._url = url
+        self._client: Any = None
 
     def key(self, kid: str) -> Any:
+        import jwt  # deferred: channels' and Instalaciones' calls (API keys) never load it
+
+        if self._client is None:
+            self._client = jwt.PyJWKClient(self._url, cache_keys=True, lifespan=3600, timeout=5)
         try:
             return self._client.get_signing_key(kid).key
         except jwt.PyJWKClientConnectionError as exc:
@@ -81,6 +84,8 @@ class StaticKeys:
     """A JWKS given as a dict (unit tests)."""
 
     def __init__(self, jwks: Mapping[str, Any]) -> None:
+        import jwt
+
         self._keys = {k.key_id: k.key for k in jwt.PyJWKSet.from_dict(dict(jwks)).keys}
 
     def key(self, kid: str) -> Any:
@@ -111,6 +116,8 @@ class Authenticator:
         raise unauthenticated()
 
     def _person(self, authorization: str) -> Principal:
+        import jwt  # deferred: only people's calls verify a signed token (cold starts)
+
         scheme, _, token = authorization.strip().partition(" ")
         token = token.strip() if scheme.lower() == "bearer" else authorization.strip()
         if self._keys is None or not self._settings.auth_issuer:
