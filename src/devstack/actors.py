@@ -70,6 +70,8 @@ class SimConfig:
     time_scale: float = DEFAULT_TIME_SCALE
     agents: tuple[str, ...] = AGENTS
     workers: int = 24  # threads running the customers' and channels' actions
+    poll_seconds: float = POLL_SECONDS  # real seconds between a customer's looks at the chat
+    extra_seconds: float = 0.0  # added to the deadline: a loaded machine's backlog (bench.load_day)
 
     def real(self, minutes: float) -> float:
         """Real seconds for business minutes (at least a few milliseconds)."""
@@ -89,7 +91,7 @@ class SimConfig:
             + QC_GAP_HOURS
             + t.qc_task_hours
         )
-        return self.real(DAY_MINUTES + chain * 60) + SLACK_SECONDS
+        return self.real(DAY_MINUTES + chain * 60) + SLACK_SECONDS + self.extra_seconds
 
 
 class Timers:
@@ -240,7 +242,7 @@ class Day:
             self.ids[sc.index] = request_id
             self.by_request[request_id] = sc
         customer = _Customer(sc, request_id, random.Random(f"{self.config.seed}-{sc.index}"))
-        self.timers.after(POLL_SECONDS, f"{sc.label} chat", lambda: self._chat(customer))
+        self.timers.after(self.config.poll_seconds, f"{sc.label} chat", lambda: self._chat(customer))
 
     # --- customers: WhatsApp and Instalaciones ---------------------------------------------
 
@@ -265,7 +267,7 @@ class Day:
         if "rejection" in got or "abandonment" in got:
             self.signal(c.request_id)
             return
-        self.timers.after(POLL_SECONDS, f"{sc.label} chat", lambda: self._chat(c))
+        self.timers.after(self.config.poll_seconds, f"{sc.label} chat", lambda: self._chat(c))
 
     def _send(self, c: _Customer, codes: tuple[str, ...], after_minutes: float) -> None:
         at = after_minutes
