@@ -39,10 +39,14 @@ from collections import Counter
 from datetime import time as clock_time
 from typing import Any
 
+import requests
+from rich.console import Console
+
 from bench.common import write_result
 from devstack.actors import AGENTS, SimConfig
 from devstack.faults import HEADER, HEADER_VALUE, PATH
 from devstack.http_driver import HttpDriver
+from devstack.report import ProgressView
 from devstack.scenarios import Scenario, generate
 from devstack.simulate import logs_to, run_day
 from devstack.stack import ROOT, LocalStack
@@ -51,6 +55,7 @@ from ventas.adapters.local_systems import SYSTEMS
 ASL = ROOT / "statemachine" / "ventas_digitales.asl.json"
 LOG = ROOT / "build" / "load-day.log"
 REVIEWS = ("ReviewEligibilityFault", "ReviewCoverageFault", "ReviewSaleFault")
+CHANNEL_TRIES = 3
 BOUNDS = ("TimeoutSeconds", "TimeoutSecondsPath", "HeartbeatSeconds", "HeartbeatSecondsPath")
 
 
@@ -66,19 +71,20 @@ class LoadDriver(HttpDriver):
         self.replays: list[tuple[str, str, str]] = []  # (label, first answer, second answer)
         self.replay_errors: list[str] = []
         self.last_accepted = 0.0  # monotonic time of the last lead accepted
+        self.channel_retries = 0
         self._lock = threading.Lock()
 
     def submit_lead(self, **lead: Any) -> str:
         label = str(lead.get("channel_lead_id", "")).rsplit("-", 1)[-1]
         if label not in self.replayed:
-            return self._accepted(super().submit_lead(**lead))
+            return self._accepted(self._post(lead))
         answers: list[str] = ["", ""]
         barrier = threading.Barrier(2)
 
         def post(slot: int) -> None:
             barrier.wait(timeout=30)
             try:
-                answers[slot] = HttpDriver.submit_lead(self, **dict(lead))
+                answers[slot] = self._post(lead)
             except Exception as exc:  # reported: a replay must never fail
                 with self._lock:
                     self.replay_errors.append(f"{label}: {exc}"[:200])
@@ -90,6 +96,19 @@ class LoadDriver(HttpDriver):
         with self._lock:
             self.replays.append((label, answers[0], answers[1]))
         return self._accepted(answers[0] or answers[1])
+
+    def _post(self, lead: dict[str, Any]) -> str:
+        """POST the lead as a channel does: a timeout is retried with the same body (same
+        channel lead id), at most CHANNEL_TRIES times."""
+        for attempt in range(1, CHANNEL_TRIES + 1):
+            try:
+                return HttpDriver.submit_lead(self, **dict(lead))
+            except requests.RequestException:
+                if attempt == CHANNEL_TRIES:
+                    raise
+                with self._lock:
+                    self.channel_retries += 1
+        raise AssertionError("unreachable")
 
     def _accepted(self, request_id: str) -> str:
         with self._lock:
@@ -192,7 +211,9 @@ def figures(stack: LocalStack, driver: LoadDriver, result: Any, scenarios: list[
     }
 
 
-def run(leads: int, seed: int, time_scale: float, agents: int, replay_share: float, flaky: float) -> dict[str, Any]:
+def run(
+    leads: int, seed: int, time_scale: float, agents: int, replay_share: float, flaky: float, progress: ProgressView
+) -> dict[str, Any]:
     scenarios, replayed = burst(generate(leads, seed), replay_share, seed)
     config = SimConfig(
         leads=leads,
@@ -215,7 +236,8 @@ def run(leads: int, seed: int, time_scale: float, agents: int, replay_share: flo
         driver = LoadDriver(stack, replayed, flaky, seed)
         driver.flaky_all()
         started = time.monotonic()
-        result = run_day(driver, config, generated=scenarios)
+        with progress:
+            result = run_day(driver, config, progress, generated=scenarios)
         report = figures(stack, driver, result, scenarios)
         report["faults"] = driver.call("GET", PATH)
     finally:
@@ -227,6 +249,7 @@ def run(leads: int, seed: int, time_scale: float, agents: int, replay_share: flo
         "flaky_rate": flaky,
         "deadline_s": round(config.deadline_seconds()),
         "burst_accepted_s": round(driver.last_accepted - started, 1),
+        "channel_retries": driver.channel_retries,
         "drain_s": result.elapsed,
     }
     return report
@@ -245,7 +268,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--leads must be at least 20")
     with logs_to(LOG) as terminal:
         print(f"{args.leads} leads in a burst; stack logs in {LOG}", file=terminal, flush=True)
-        report = run(args.leads, args.seed, args.time_scale, args.agents, args.replays, args.flaky)
+        progress = ProgressView(Console(file=terminal))
+        report = run(args.leads, args.seed, args.time_scale, args.agents, args.replays, args.flaky, progress)
         print_report(report, terminal)
     path = write_result("load_day.json", report)
     print(f"Resultados: {path}")
