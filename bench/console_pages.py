@@ -83,7 +83,11 @@ def run(api: LocalApi, calls: int, open_tasks: int) -> dict[str, Any]:
     waiting = http.submit_lead(**lead())
     wait_for(lambda: "RequestDocuments" in http.states_entered(waiting) or None, 60, "documents wait")
     agent, supervisor, ops = (signed_in(api, u) for u in ("agente.local", "supervisor.local", "ops.local"))
-    bearer = {role: {"Authorization": http.headers(role)["Authorization"]} for role in Role if role != Role.CHANNEL}
+    bearer = {
+        role: {"Authorization": http.headers(role)["Authorization"]}
+        for role in Role
+        if role not in (Role.CHANNEL, Role.INSTALLATIONS)
+    }
     plain = requests.Session()
 
     def page(session: requests.Session, path: str) -> Callable[[], requests.Response]:
