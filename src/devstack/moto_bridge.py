@@ -100,14 +100,16 @@ def invoke_in_process(function_name: str, arn: str, event: Any) -> tuple[str, bo
 
 
 def atomic_dynamodb_writes() -> None:
-    """Serialise moto's DynamoDB writes (condition check + write as one step). Idempotent."""
+    """Serialise moto's DynamoDB calls (condition check + write as one step; a read never sees a
+    table a write is changing: moto's Query walks the table's dict, and a concurrent write broke
+    it with "dictionary changed size during iteration", an HTTP 500). Idempotent."""
     from moto.dynamodb.models import DynamoDBBackend
 
     if getattr(DynamoDBBackend, "_vd_atomic", False):
         return
     _item_level_transaction_backup()  # first: the lock below then covers its backup reads too
     writes = threading.RLock()  # re-entrant: moto's transact_write_items calls put_item
-    for name in ("put_item", "update_item", "delete_item", "transact_write_items"):
+    for name in ("put_item", "update_item", "delete_item", "transact_write_items", "get_item", "query", "scan"):
         original = getattr(DynamoDBBackend, name)
 
         def locked(self: Any, *args: Any, __original: Any = original, **kwargs: Any) -> Any:
