@@ -390,7 +390,12 @@ class Day:
             suspects = self.signals & set(open_ids)
             self.signals -= suspects
         for request_id in set(open_ids) if sweep else suspects:
-            request = self.driver.request(request_id)
+            try:
+                request = self.driver.request(request_id)
+            except Exception as exc:  # reported; the request is looked at again next time
+                self._error(f"supervisor {request_id}", exc)
+                self.signal(request_id)
+                continue
             if request.outcome is not None:
                 self.ended[request_id] = outcome_label(request)
             elif request_id in suspects:  # its last state is still running: look again next time
