@@ -321,6 +321,25 @@ def cache_programs() -> None:
     setattr(ExecutionWorker, "_vd_programs", True)  # noqa: B010 - marks the class patched
 
 
+def task_token_errors() -> None:
+    """moto 5.2's SendTaskSuccess/Failure/Heartbeat raise TaskTimedOut, TaskDoesNotExist and
+    InvalidToken without the message its error class requires, so a call on a wait that had
+    just ended answered HTTP 500 (a TypeError) instead of AWS's 400 with that error code, which
+    the product reads as "the workflow no longer waits". Give them their code and a message.
+    Idempotent."""
+    from moto.core.exceptions import AWSError
+    from moto.stepfunctions.parser import api
+
+    for cls in (api.TaskTimedOut, api.TaskDoesNotExist, api.InvalidToken):
+        name = cls.__name__
+
+        def __init__(self: Any, message: str = "", *_: Any, __name: str = name, **__: Any) -> None:
+            AWSError.__init__(self, message or f"{__name}: the task token no longer waits", __name, 400)
+
+        cls.TYPE = name
+        setattr(cls, "__init__", __init__)  # noqa: B010 - a moto class
+
+
 def install() -> None:
     """Patch moto once per process. Idempotent."""
     global _installed
@@ -328,6 +347,7 @@ def install() -> None:
         if _installed:
             return
         atomic_dynamodb_writes()
+        task_token_errors()
         aws_execution_ends()
         from moto.awslambda.models import LambdaFunction
 

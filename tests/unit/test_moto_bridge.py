@@ -1,6 +1,9 @@
-"""The local stack's DynamoDB transactions (devstack.moto_bridge): moto's full-table copy before
-each TransactWriteItems is replaced by a backup of the items the transaction names; a cancelled
-transaction must still leave every item as it was, and a successful one apply every write."""
+"""What the local stack changes in moto (devstack.moto_bridge).
+
+DynamoDB transactions: moto's full-table copy before each TransactWriteItems is replaced by a
+backup of the items the transaction names; a cancelled transaction must still leave every item
+as it was, and a successful one apply every write. Task tokens: a SendTask* call on a token that
+no longer waits answers AWS's 400 with its error code, not a 500."""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from devstack.moto_bridge import atomic_dynamodb_writes
+from devstack.moto_bridge import atomic_dynamodb_writes, task_token_errors
 
 TABLE = "t"
 
@@ -86,3 +89,17 @@ def test_two_writes_to_one_item_are_refused_and_change_nothing(ddb: Any) -> None
     with pytest.raises(ClientError):
         ddb.transact_write_items(TransactItems=twice)
     assert items(ddb) == {"a": "1", "gone": "9"}
+
+
+@pytest.mark.parametrize("call", ["send_task_success", "send_task_failure", "send_task_heartbeat"])
+def test_a_token_that_no_longer_waits_is_a_client_error_with_its_code(call: str) -> None:
+    task_token_errors()
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        sfn = boto3.client("stepfunctions", region_name="us-east-1")
+        kwargs: dict[str, Any] = {"taskToken": "token-of-an-ended-wait"}
+        if call == "send_task_success":
+            kwargs["output"] = "{}"
+        with pytest.raises(ClientError) as failure:
+            getattr(sfn, call)(**kwargs)
+    assert failure.value.response["Error"]["Code"] == "InvalidToken"
+    assert failure.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
