@@ -322,15 +322,14 @@ def cache_programs() -> None:
 
 
 def task_token_errors() -> None:
-    """moto 5.2's SendTaskSuccess/Failure/Heartbeat raise TaskTimedOut, TaskDoesNotExist and
-    InvalidToken without the message its error class requires, so a call on a wait that had
-    just ended answered HTTP 500 (a TypeError) instead of AWS's 400 with that error code, which
-    the product reads as "the workflow no longer waits". Give them their code and a message.
-    Idempotent."""
+    """moto 5.2's SendTaskSuccess/Failure/Heartbeat raise TaskTimedOut and TaskDoesNotExist
+    without the message their error class requires, so a call on a wait that had just ended
+    answered HTTP 500 (a TypeError) instead of AWS's 400 with that error code, which the product
+    reads as "the workflow no longer waits". Give them their code and a message. Idempotent."""
     from moto.core.exceptions import AWSError
     from moto.stepfunctions.parser import api
 
-    for cls in (api.TaskTimedOut, api.TaskDoesNotExist, api.InvalidToken):
+    for cls in (api.TaskTimedOut, api.TaskDoesNotExist):
         name = cls.__name__
 
         def __init__(self: Any, message: str = "", *_: Any, __name: str = name, **__: Any) -> None:
