@@ -221,6 +221,7 @@ def run(
         time_scale=time_scale,
         agents=AGENTS + tuple(f"agente.carga{n:02d}" for n in range(max(0, agents - len(AGENTS)))),
         workers=32,
+        channel_workers=16,  # the channels' concurrent deliveries; the customers keep their own threads
         poll_seconds=2.0,  # a thousand customers looking at WhatsApp four times a second is the bench's own load
         extra_seconds=1.5 * leads,  # the burst's backlog on a loaded 2-core machine
     )
@@ -259,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.load_day", description=__doc__.split("\n\n")[0])
     parser.add_argument("--leads", type=int, default=1000, help="leads of the day (default 1000)")
     parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument("--time-scale", type=float, default=240.0, help="business seconds per real second")
+    parser.add_argument("--time-scale", type=float, default=120.0, help="business seconds per real second")
     parser.add_argument("--agents", type=int, default=16, help="agents working the inbox (default 16)")
     parser.add_argument("--replays", type=float, default=0.05, help="share of leads delivered twice at once")
     parser.add_argument("--flaky", type=float, default=0.2, help="share of back-office calls that fail")

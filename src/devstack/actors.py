@@ -70,6 +70,7 @@ class SimConfig:
     time_scale: float = DEFAULT_TIME_SCALE
     agents: tuple[str, ...] = AGENTS
     workers: int = 24  # threads running the customers' and channels' actions
+    channel_workers: int = 0  # threads for the leads alone (0: they share `workers`); a burst needs its own
     poll_seconds: float = POLL_SECONDS  # real seconds between a customer's looks at the chat
     extra_seconds: float = 0.0  # added to the deadline: a loaded machine's backlog (bench.load_day)
 
@@ -190,6 +191,15 @@ class Day:
         self.signals: set[str] = set()
         self.t0 = time.monotonic()
         self.timers = Timers(config.workers, self._error)
+        # A burst of leads must not keep the customers' actions waiting behind it.
+        self.channels = Timers(config.channel_workers, self._error) if config.channel_workers else self.timers
+
+    def close(self) -> None:
+        """Stop the actors: no action starts after this."""
+        self.stop.set()
+        self.timers.close()
+        if self.channels is not self.timers:
+            self.channels.close()
 
     def _error(self, what: str, exc: Exception) -> None:
         with self.lock:
@@ -202,7 +212,7 @@ class Day:
 
     def start(self) -> None:
         for sc in self.scenarios:
-            self.timers.after(self.config.real(sc.arrival_minutes), f"{sc.label} arrival", partial(self._arrive, sc))
+            self.channels.after(self.config.real(sc.arrival_minutes), f"{sc.label} arrival", partial(self._arrive, sc))
         for agent in self.config.agents:
             rng = random.Random(f"{self.config.seed}-{agent}")
             threading.Thread(target=self._agent, args=(agent, rng), name=agent, daemon=True).start()
@@ -224,7 +234,7 @@ class Day:
         if sc.duplicate_of is not None:
             original = self.ids.get(sc.duplicate_of)
             if original is None and tries < 40:  # the first contact is still being taken in
-                self.timers.after(0.25, f"{sc.label} arrival", lambda: self._arrive(sc, tries + 1))
+                self.channels.after(0.25, f"{sc.label} arrival", lambda: self._arrive(sc, tries + 1))
                 return
             request_id = self.driver.submit_lead(**self._lead(sc))
             with self.lock:

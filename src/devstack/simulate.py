@@ -73,14 +73,12 @@ def run_day(
                 break
             time.sleep(0.5)
         elapsed = round(time.monotonic() - day.t0, 1)
-        day.stop.set()
-        day.timers.close()
+        day.close()
         if day.outage and "end" not in day.outage:
             driver.heal("smartflex")
         return _collect(driver, day, started, elapsed, original.efficiency_policy)
     finally:
-        day.stop.set()
-        day.timers.close()
+        day.close()
         stack.deps.settings = original
 
 
