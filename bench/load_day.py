@@ -45,7 +45,7 @@ from rich.console import Console
 from bench.common import write_result
 from devstack.actors import AGENTS, SimConfig
 from devstack.faults import HEADER, HEADER_VALUE, PATH
-from devstack.http_driver import HttpDriver
+from devstack.http_driver import Driver, HttpDriver
 from devstack.report import ProgressView
 from devstack.scenarios import Scenario, generate
 from devstack.simulate import logs_to, run_day
@@ -59,9 +59,10 @@ CHANNEL_TRIES = 3
 BOUNDS = ("TimeoutSeconds", "TimeoutSecondsPath", "HeartbeatSeconds", "HeartbeatSecondsPath")
 
 
-class LoadDriver(HttpDriver):
-    """The HTTP driver of the simulated day, with two things a bad day adds: some leads are
-    delivered twice at once, and faults are switched through the local API's fault route."""
+class LoadDriver(Driver):
+    """The simulated day's driver (actions over HTTP, state read straight from the stack, as
+    benches do), with two things a bad day adds: some leads are delivered twice at once, and
+    faults are switched through the local API's fault route."""
 
     def __init__(self, stack: LocalStack, replayed: set[str], flaky_rate: float, seed: int) -> None:
         super().__init__(stack)
@@ -204,6 +205,7 @@ def figures(stack: LocalStack, driver: LoadDriver, result: Any, scenarios: list[
         "still_running": len(running),
         "unbounded": unbounded[:20],
         "stuck": sum(1 for r in result.records if r.stuck),
+        "drained": not any(r.stuck for r in result.records),
         "kpi": kpis,
         "actor_errors": len(result.errors),
         "actor_error_examples": result.errors[:5],
@@ -212,7 +214,14 @@ def figures(stack: LocalStack, driver: LoadDriver, result: Any, scenarios: list[
 
 
 def run(
-    leads: int, seed: int, time_scale: float, agents: int, replay_share: float, flaky: float, progress: ProgressView
+    leads: int,
+    seed: int,
+    time_scale: float,
+    agents: int,
+    replay_share: float,
+    flaky: float,
+    max_minutes: float,
+    progress: ProgressView,
 ) -> dict[str, Any]:
     scenarios, replayed = burst(generate(leads, seed), replay_share, seed)
     config = SimConfig(
@@ -223,7 +232,7 @@ def run(
         workers=32,
         channel_workers=16,  # the channels' concurrent deliveries; the customers keep their own threads
         poll_seconds=2.0,  # a thousand customers looking at WhatsApp four times a second is the bench's own load
-        extra_seconds=1.5 * leads,  # the burst's backlog on a loaded 2-core machine
+        max_seconds=60 * max_minutes,
     )
     stack = LocalStack(parameters={"TimeScale": str(time_scale)}).start()
     try:
@@ -264,17 +273,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--agents", type=int, default=16, help="agents working the inbox (default 16)")
     parser.add_argument("--replays", type=float, default=0.05, help="share of leads delivered twice at once")
     parser.add_argument("--flaky", type=float, default=0.2, help="share of back-office calls that fail")
+    parser.add_argument(
+        "--max-minutes", type=float, default=45.0, help="bound on the day (default 45): what is open then is reported"
+    )
     args = parser.parse_args(argv)
     if args.leads < 20:
         parser.error("--leads must be at least 20")
     with logs_to(LOG) as terminal:
         print(f"{args.leads} leads in a burst; stack logs in {LOG}", file=terminal, flush=True)
         progress = ProgressView(Console(file=terminal))
-        report = run(args.leads, args.seed, args.time_scale, args.agents, args.replays, args.flaky, progress)
+        report = run(
+            args.leads, args.seed, args.time_scale, args.agents, args.replays, args.flaky, args.max_minutes, progress
+        )
         print_report(report, terminal)
     path = write_result("load_day.json", report)
     print(f"Resultados: {path}")
-    failed = report["lost"] or report["unbounded"] or report["stuck"] or report["executions_by_status"].get("FAILED")
+    failed = report["executions_by_status"].get("FAILED")
+    failed = failed or report["lost"] or report["unbounded"] or not report["drained"]
     return 1 if failed else 0
 
 

@@ -72,7 +72,7 @@ class SimConfig:
     workers: int = 24  # threads running the customers' and channels' actions
     channel_workers: int = 0  # threads for the leads alone (0: they share `workers`); a burst needs its own
     poll_seconds: float = POLL_SECONDS  # real seconds between a customer's looks at the chat
-    extra_seconds: float = 0.0  # added to the deadline: a loaded machine's backlog (bench.load_day)
+    max_seconds: float | None = None  # a shorter bound for the whole day (bench.load_day's --max-minutes)
 
     def real(self, minutes: float) -> float:
         """Real seconds for business minutes (at least a few milliseconds)."""
@@ -92,7 +92,8 @@ class SimConfig:
             + QC_GAP_HOURS
             + t.qc_task_hours
         )
-        return self.real(DAY_MINUTES + chain * 60) + SLACK_SECONDS + self.extra_seconds
+        bound = self.real(DAY_MINUTES + chain * 60) + SLACK_SECONDS
+        return bound if self.max_seconds is None else min(bound, self.max_seconds)
 
 
 class Timers:
