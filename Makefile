@@ -76,8 +76,9 @@ package: $(STAMP)
 	$(PY) -m devstack.package
 	$(VENV)/bin/cfn-lint -- build/template.yaml build/template.cfn.json
 
+## make bench: every figure the README quotes, into bench/results/ (ARGS="--only api_latency", "--leads 200")
 bench: $(STAMP)
-	$(PY) -m bench.run_all
+	$(PY) -m bench.run_all $(ARGS)
 
 clean:
 	rm -rf $(VENV) $(SCAN_VENV) build .mypy_cache .ruff_cache .pytest_cache

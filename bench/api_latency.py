@@ -22,7 +22,6 @@ Writes bench/results/api_latency.json.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import tempfile
 import threading
@@ -34,12 +33,12 @@ from typing import Any
 
 import requests
 
+from bench.common import write_result
 from devstack.api_server import LocalApi
 from devstack.http_driver import HttpDriver
 from devstack.serve import served_in_subprocess
 from ventas.web.auth import Role
 
-RESULTS = Path(__file__).resolve().parent / "results"
 CLIENTS = 32
 PATIENT = {"AgentTaskHours": "100000", "DocumentsHours": "100000"}  # nothing times out during the run
 IDENTIFY = {"ci": "4567890 CB", "service_code": "INTERNET_FTTH_100"}
@@ -175,8 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     for row in report["routes"].values():
         p50, p99 = f"{row['p50_ms']:8.1f} {row['p50_ratio']:8.1f}", f"{row['p99_ms']:8.1f} {row['p99_ratio']:8.1f}"
         print(f"{row['route']:32} {p50} {p99}")
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "api_latency.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    write_result("api_latency.json", report)
     return 0
 
 

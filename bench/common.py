@@ -13,11 +13,14 @@ import dataclasses
 import io
 import json
 import math
+import os
+import platform
 import threading
 import time
 import zipfile
 from collections import Counter
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from datetime import time as clock_time
 from pathlib import Path
 from typing import Any
@@ -115,10 +118,26 @@ def dummy_zip() -> bytes:
     return buf.getvalue()
 
 
-def write_result(name: str, data: Mapping[str, Any]) -> Path:
+def machine(where: str = "local: moto on one machine") -> dict[str, Any]:
+    """When and where a figure was measured: UTC date and time, the machine's cores (what this
+    process may use, and what the machine has), Python. Every results file carries it."""
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "cores": usable,
+        "machine_cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "where": where,
+    }
+
+
+def write_result(name: str, data: Mapping[str, Any], where: str = "local: moto on one machine") -> Path:
+    """bench/results/<name>: `data` as JSON, with `measured` (see `machine`) first. `where`
+    says what the figures are: measured locally, or computed from AWS list prices."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / name
-    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    body = {"measured": machine(where), **{k: v for k, v in data.items() if k != "measured"}}
+    path.write_text(json.dumps(body, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return path
 
 

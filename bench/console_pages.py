@@ -27,13 +27,13 @@ from typing import Any
 
 import requests
 
+from bench.common import write_result
 from devstack.api_server import LocalApi
 from devstack.driver import wait_for
 from devstack.http_driver import HttpDriver
 from devstack.serve import served_in_subprocess
 from ventas.web.auth import Role
 
-RESULTS = Path(__file__).resolve().parent / "results"
 PATIENT = {"AgentTaskHours": "100000", "DocumentsHours": "100000", "QcDelayHours": "1", "QcTaskHours": "100000"}
 CENTRO = {"address": "Calle España 123, Cochabamba", "latitude": -17.3935, "longitude": -66.1570}
 
@@ -83,7 +83,11 @@ def run(api: LocalApi, calls: int, open_tasks: int) -> dict[str, Any]:
     waiting = http.submit_lead(**lead())
     wait_for(lambda: "RequestDocuments" in http.states_entered(waiting) or None, 60, "documents wait")
     agent, supervisor, ops = (signed_in(api, u) for u in ("agente.local", "supervisor.local", "ops.local"))
-    bearer = {role: {"Authorization": http.headers(role)["Authorization"]} for role in Role if role != Role.CHANNEL}
+    bearer = {
+        role: {"Authorization": http.headers(role)["Authorization"]}
+        for role in Role
+        if role not in (Role.CHANNEL, Role.INSTALLATIONS)
+    }
     plain = requests.Session()
 
     def page(session: requests.Session, path: str) -> Callable[[], requests.Response]:
@@ -160,8 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as folder, served_in_subprocess(Path(folder), "3600", PATIENT) as api:
         report = run(api, args.calls, args.open_tasks)
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "console_pages.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    write_result("console_pages.json", report)
     print(json.dumps(report, indent=2))
     return 0
 

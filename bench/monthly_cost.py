@@ -28,6 +28,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from bench.common import write_result
 from devstack.template import load_template
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -147,8 +148,7 @@ def main(argv: list[str] | None = None) -> None:
         "days_per_month": DAYS_PER_MONTH,
         "monthly_usd_by_requests_per_day": table,
     }
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "monthly_cost.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    write_result("monthly_cost.json", result, where="AWS list prices (us-east-1) applied to local counts")
 
     print(f"Monthly cost, USD, us-east-1 list prices of {PRICES_AS_OF}, no free tier, {DAYS_PER_MONTH}-day month")
     print(f"{'':<38}" + "".join(f"{f'{v:,}/day':>14}" for v in VOLUMES))

@@ -70,6 +70,9 @@ class SimConfig:
     time_scale: float = DEFAULT_TIME_SCALE
     agents: tuple[str, ...] = AGENTS
     workers: int = 24  # threads running the customers' and channels' actions
+    channel_workers: int = 0  # threads for the leads alone (0: they share `workers`); a burst needs its own
+    poll_seconds: float = POLL_SECONDS  # real seconds between a customer's looks at the chat
+    max_seconds: float | None = None  # a shorter bound for the whole day (bench.load_day's --max-minutes)
 
     def real(self, minutes: float) -> float:
         """Real seconds for business minutes (at least a few milliseconds)."""
@@ -89,7 +92,8 @@ class SimConfig:
             + QC_GAP_HOURS
             + t.qc_task_hours
         )
-        return self.real(DAY_MINUTES + chain * 60) + SLACK_SECONDS
+        bound = self.real(DAY_MINUTES + chain * 60) + SLACK_SECONDS
+        return bound if self.max_seconds is None else min(bound, self.max_seconds)
 
 
 class Timers:
@@ -188,6 +192,15 @@ class Day:
         self.signals: set[str] = set()
         self.t0 = time.monotonic()
         self.timers = Timers(config.workers, self._error)
+        # A burst of leads must not keep the customers' actions waiting behind it.
+        self.channels = Timers(config.channel_workers, self._error) if config.channel_workers else self.timers
+
+    def close(self) -> None:
+        """Stop the actors: no action starts after this."""
+        self.stop.set()
+        self.timers.close()
+        if self.channels is not self.timers:
+            self.channels.close()
 
     def _error(self, what: str, exc: Exception) -> None:
         with self.lock:
@@ -200,7 +213,7 @@ class Day:
 
     def start(self) -> None:
         for sc in self.scenarios:
-            self.timers.after(self.config.real(sc.arrival_minutes), f"{sc.label} arrival", partial(self._arrive, sc))
+            self.channels.after(self.config.real(sc.arrival_minutes), f"{sc.label} arrival", partial(self._arrive, sc))
         for agent in self.config.agents:
             rng = random.Random(f"{self.config.seed}-{agent}")
             threading.Thread(target=self._agent, args=(agent, rng), name=agent, daemon=True).start()
@@ -222,7 +235,7 @@ class Day:
         if sc.duplicate_of is not None:
             original = self.ids.get(sc.duplicate_of)
             if original is None and tries < 40:  # the first contact is still being taken in
-                self.timers.after(0.25, f"{sc.label} arrival", lambda: self._arrive(sc, tries + 1))
+                self.channels.after(0.25, f"{sc.label} arrival", lambda: self._arrive(sc, tries + 1))
                 return
             lead = self._lead(sc)
             request_id = self.driver.submit_lead(**lead)
@@ -245,7 +258,7 @@ class Day:
             self.ids[sc.index] = request_id
             self.by_request[request_id] = sc
         customer = _Customer(sc, request_id, random.Random(f"{self.config.seed}-{sc.index}"))
-        self.timers.after(POLL_SECONDS, f"{sc.label} chat", lambda: self._chat(customer))
+        self.timers.after(self.config.poll_seconds, f"{sc.label} chat", lambda: self._chat(customer))
 
     # --- customers: WhatsApp and Instalaciones ---------------------------------------------
 
@@ -270,7 +283,7 @@ class Day:
         if "rejection" in got or "abandonment" in got:
             self.signal(c.request_id)
             return
-        self.timers.after(POLL_SECONDS, f"{sc.label} chat", lambda: self._chat(c))
+        self.timers.after(self.config.poll_seconds, f"{sc.label} chat", lambda: self._chat(c))
 
     def _send(self, c: _Customer, codes: tuple[str, ...], after_minutes: float) -> None:
         at = after_minutes
@@ -393,7 +406,12 @@ class Day:
             suspects = self.signals & set(open_ids)
             self.signals -= suspects
         for request_id in set(open_ids) if sweep else suspects:
-            request = self.driver.request(request_id)
+            try:
+                request = self.driver.request(request_id)
+            except Exception as exc:  # reported; the request is looked at again next time
+                self._error(f"supervisor {request_id}", exc)
+                self.signal(request_id)
+                continue
             if request.outcome is not None:
                 self.ended[request_id] = outcome_label(request)
             elif request_id in suspects:  # its last state is still running: look again next time

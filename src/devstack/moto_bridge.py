@@ -102,13 +102,16 @@ def invoke_in_process(function_name: str, arn: str, event: Any) -> tuple[str, bo
 
 
 def atomic_dynamodb_writes() -> None:
-    """Serialise moto's DynamoDB writes (condition check + write as one step). Idempotent."""
+    """Serialise moto's DynamoDB calls (condition check + write as one step; a read never sees a
+    table a write is changing: moto's Query walks the table's dict, and a concurrent write broke
+    it with "dictionary changed size during iteration", an HTTP 500). Idempotent."""
     from moto.dynamodb.models import DynamoDBBackend
 
     if getattr(DynamoDBBackend, "_vd_atomic", False):
         return
+    _item_level_transaction_backup()  # first: the lock below then covers its backup reads too
     writes = threading.RLock()  # re-entrant: moto's transact_write_items calls put_item
-    for name in ("put_item", "update_item", "delete_item", "transact_write_items"):
+    for name in ("put_item", "update_item", "delete_item", "transact_write_items", "get_item", "query", "scan"):
         original = getattr(DynamoDBBackend, name)
 
         def locked(self: Any, *args: Any, __original: Any = original, **kwargs: Any) -> Any:
@@ -117,6 +120,67 @@ def atomic_dynamodb_writes() -> None:
 
         setattr(DynamoDBBackend, name, locked)
     setattr(DynamoDBBackend, "_vd_atomic", True)  # noqa: B010 - marks the class patched
+
+
+_in_transaction = threading.local()
+
+
+def _item_level_transaction_backup() -> None:
+    """moto's transact_write_items deep-copies every table it touches before writing, to roll
+    back on failure: a cost that grows with the table (0.4 s a transaction at 5,000 items), so
+    a local day slows down as it fills the table, and a concurrent reader can break the copy
+    ("dictionary changed size during iteration", an HTTP 500). Back up only the items the
+    transaction names instead, restore them if it fails, and let moto's copy of the table
+    return the table itself (the writes are serialised by `atomic_dynamodb_writes`'s lock).
+    Same outcome as moto's rollback: every named item as it was before."""
+    import copy
+
+    from moto.dynamodb import models
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.table import Table
+
+    real_deepcopy = copy.deepcopy
+
+    def deepcopy(value: Any, memo: Any = None) -> Any:
+        if isinstance(value, Table) and getattr(_in_transaction, "on", False):
+            return value
+        return real_deepcopy(value, memo)
+
+    class _Copy:
+        def __getattr__(self, name: str) -> Any:
+            return deepcopy if name == "deepcopy" else getattr(copy, name)
+
+    setattr(models, "copy", _Copy())  # noqa: B010 - the module calls copy.deepcopy(...)
+    original = DynamoDBBackend.transact_write_items
+
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> Any:
+        backups: list[tuple[str, dict[str, Any], dict[str, Any] | None]] = []
+        for entry in transact_items:
+            try:
+                _, op = next(iter(entry.items()))
+                table = self.get_table(op["TableName"])
+                key = op.get("Key") or {
+                    k: op["Item"][k] for k in (table.hash_key_attr, table.range_key_attr) if k is not None
+                }
+                current = self.get_item(op["TableName"], key)
+            except Exception:  # noqa: S112 - moto itself reports what is wrong with this entry
+                continue
+            backups.append((op["TableName"], key, None if current is None else current.to_json()["Attributes"]))
+        _in_transaction.on = True
+        try:
+            return original(self, transact_items)
+        except Exception:
+            for table_name, key, before in reversed(backups):
+                if before is None:
+                    if self.get_item(table_name, key) is not None:
+                        self.delete_item(table_name, key)
+                else:
+                    self.put_item(table_name, before)
+            raise
+        finally:
+            _in_transaction.on = False
+
+    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
 
 
 ExecutionListener = Callable[[dict[str, Any]], None]
@@ -259,6 +323,24 @@ def cache_programs() -> None:
     setattr(ExecutionWorker, "_vd_programs", True)  # noqa: B010 - marks the class patched
 
 
+def task_token_errors() -> None:
+    """moto 5.2's SendTaskSuccess/Failure/Heartbeat raise TaskTimedOut and TaskDoesNotExist
+    without the message their error class requires, so a call on a wait that had just ended
+    answered HTTP 500 (a TypeError) instead of AWS's 400 with that error code, which the product
+    reads as "the workflow no longer waits". Give them their code and a message. Idempotent."""
+    from moto.core.exceptions import AWSError
+    from moto.stepfunctions.parser import api
+
+    for cls in (api.TaskTimedOut, api.TaskDoesNotExist):
+        name = cls.__name__
+
+        def __init__(self: Any, message: str = "", *_: Any, __name: str = name, **__: Any) -> None:
+            AWSError.__init__(self, message or f"{__name}: the task token no longer waits", __name, 400)
+
+        cls.TYPE = name
+        setattr(cls, "__init__", __init__)  # noqa: B010 - a moto class
+
+
 def install() -> None:
     """Patch moto once per process. Idempotent."""
     global _installed
@@ -266,6 +348,7 @@ def install() -> None:
         if _installed:
             return
         atomic_dynamodb_writes()
+        task_token_errors()
         aws_execution_ends()
         from moto.awslambda.models import LambdaFunction
 

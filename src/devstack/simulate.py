@@ -30,7 +30,7 @@ from devstack.driver import Driver
 from devstack.http_driver import HttpDriver
 from devstack.report import ProgressView, render_history, render_intro, render_summary
 from devstack.runlog import DayResult, RequestRecord, load_run, write_run
-from devstack.scenarios import generate
+from devstack.scenarios import Scenario, generate
 from devstack.serve import HUMAN_TIME_SCALE, keep_serving
 from devstack.stack import ROOT, LocalStack
 from ventas.config import Settings
@@ -42,9 +42,17 @@ REPORT = ROOT / "build" / "last-run.json"
 LOG = ROOT / "build" / "last-run.log"
 
 
-def run_day(driver: Driver | HttpDriver, config: SimConfig, progress: ProgressView | None = None) -> DayResult:
-    """Drive one day through the stack and collect what happened. The stack keeps running."""
-    scenarios = generate(config.leads, config.seed)
+def run_day(
+    driver: Driver | HttpDriver,
+    config: SimConfig,
+    progress: ProgressView | None = None,
+    generated: list[Scenario] | None = None,
+) -> DayResult:
+    """Drive one day through the stack and collect what happened. The stack keeps running.
+
+    `generated`: the day's scenarios when the caller reshaped them (bench.load_day's burst);
+    by default `generate(config.leads, config.seed)`."""
+    scenarios = generated if generated is not None else generate(config.leads, config.seed)
     stack = driver.stack
     original = stack.deps.settings
     stack.deps.settings = dataclasses.replace(original, time_scale=config.time_scale, timing=SIM_TIMING)
@@ -65,14 +73,12 @@ def run_day(driver: Driver | HttpDriver, config: SimConfig, progress: ProgressVi
                 break
             time.sleep(0.5)
         elapsed = round(time.monotonic() - day.t0, 1)
-        day.stop.set()
-        day.timers.close()
+        day.close()
         if day.outage and "end" not in day.outage:
             driver.heal("smartflex")
         return _collect(driver, day, started, elapsed, original.efficiency_policy)
     finally:
-        day.stop.set()
-        day.timers.close()
+        day.close()
         stack.deps.settings = original
 
 

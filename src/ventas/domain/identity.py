@@ -58,7 +58,7 @@ INCOMPLETE_MOBILE = "al número de celular le falta un dígito: un celular tiene
 
 @functools.cache
 def _phonenumbers() -> ModuleType:
-    """Imported on first use (about 15 ms): handlers that never read a phone do not pay it."""
+    """Imported on first use: handlers that never read a phone do not pay for loading it."""
     import phonenumbers
 
     return phonenumbers
