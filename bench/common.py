@@ -168,6 +168,22 @@ def item_size(item: Mapping[str, Any]) -> int:
     return sum(len(name.encode()) + attribute_size(value) for name, value in item.items())
 
 
+def table_indexes(stack: LocalStack) -> dict[str, list[tuple[str, str]]]:
+    """Each table's GSIs as (hash key, projection): a write touching an index's key costs more."""
+    ddb = stack.client("dynamodb")
+    found: dict[str, list[tuple[str, str]]] = {}
+    for table in (stack.deps.settings.requests_table, stack.deps.settings.tasks_table):
+        described = ddb.describe_table(TableName=table)["Table"]
+        found[table] = [
+            (
+                next(k["AttributeName"] for k in gsi["KeySchema"] if k["KeyType"] == "HASH"),
+                gsi["Projection"]["ProjectionType"],
+            )
+            for gsi in described.get("GlobalSecondaryIndexes", [])
+        ]
+    return found
+
+
 class Meter:
     """Counts the stack's DynamoDB, S3 and Lambda calls, with estimated request units.
 
@@ -197,16 +213,7 @@ class Meter:
         session.events.register("after-call.lambda.Invoke", self._after_invoke)
 
     def learn_indexes(self, stack: LocalStack) -> None:
-        ddb = stack.client("dynamodb")
-        for table in (stack.deps.settings.requests_table, stack.deps.settings.tasks_table):
-            described = ddb.describe_table(TableName=table)["Table"]
-            self.indexes[table] = [
-                (
-                    next(k["AttributeName"] for k in gsi["KeySchema"] if k["KeyType"] == "HASH"),
-                    gsi["Projection"]["ProjectionType"],
-                )
-                for gsi in described.get("GlobalSecondaryIndexes", [])
-            ]
+        self.indexes = table_indexes(stack)
 
     def snapshot(self) -> tuple[Counter[str], Counter[str], int]:
         with self._lock:

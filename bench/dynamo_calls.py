@@ -43,7 +43,7 @@ from typing import Any
 
 import boto3
 
-from bench.common import CENTRO, SERVICE, ci, documents_for, item_size, phone, start_stack, write_result
+from bench.common import CENTRO, SERVICE, ci, documents_for, item_size, phone, start_stack, table_indexes, write_result
 from bench.transitions import PATHS as TRANSITION_PATHS
 from devstack.driver import Driver
 from devstack.simulate import logs_to
@@ -91,16 +91,7 @@ class CallMeter:
         return self
 
     def learn_indexes(self, stack: LocalStack) -> None:
-        ddb = stack.client("dynamodb")
-        for table in (stack.deps.settings.requests_table, stack.deps.settings.tasks_table):
-            described = ddb.describe_table(TableName=table)["Table"]
-            self.indexes[table] = [
-                (
-                    next(k["AttributeName"] for k in gsi["KeySchema"] if k["KeyType"] == "HASH"),
-                    gsi["Projection"]["ProjectionType"],
-                )
-                for gsi in described.get("GlobalSecondaryIndexes", [])
-            ]
+        self.indexes = table_indexes(stack)
 
     def _source(self) -> str | None:
         frame = sys._getframe(2)
