@@ -93,3 +93,15 @@ def test_report_just_as_the_wait_times_out(driver: Driver, http: HttpDriver) -> 
             http.claim(task.task_id, "agente.jose")
             http.complete(task.task_id, "agente.jose", {"installed": True, "comment": "Instalado"})
         _reaches_qc(driver, request_id)
+
+
+def test_an_installation_answer_without_a_qc_time_goes_on_to_the_qc_call(driver: Driver, http: HttpDriver) -> None:
+    """The ASL's guard: whatever answers the installation wait without `qcWaitUntil` (a defect
+    upstream), the execution opens the QC call instead of failing at the QC Wait."""
+    request_id, _ = _sold(http, "web-fu-noqc", "+59176100020")
+    token = driver.request(request_id).waits["installation"]
+    driver.stack.deps.workflow.resume(token, {})
+    wait_for(lambda: "QcCall" in driver.states_entered(request_id), 30, "the QC call")
+    entered = driver.states_entered(request_id)
+    assert entered[-3:] == ["AwaitInstallation", "QcSlotKnown", "QcCall"]
+    assert not [e for e in driver.history(request_id) if e["type"] == "ExecutionFailed"]
