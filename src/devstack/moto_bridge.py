@@ -24,6 +24,11 @@
      token already answered or timed out is refused with TaskTimedOut, as in AWS ("the task
      associated with the token has already been closed"); moto's own TaskTimedOut() and
      TaskDoesNotExist() lack their message and answer a 500 instead.
+   - A task state's timeout (TimeoutSeconds) ends the state, but moto leaves the wait's token
+     open: its thread keeps waiting (its own timer starts after the Lambda call returned), so
+     SendTaskHeartbeat says it waits and SendTaskSuccess is accepted, and the answer is lost
+     while the execution goes on through the Catch. AWS closes the token with the timeout
+     ("Task Timed Out"). We close it when the state times out, atomically with SendTask*.
    - AWS publishes "Step Functions Execution Status Change" to EventBridge when an execution
      ends; moto publishes nothing. `on_execution_end(listener)` is called with that event's
      shape for every ended execution (the local stack feeds the rule's function with it).
@@ -255,17 +260,19 @@ def aws_execution_ends() -> None:
         endpoint = self._pool.get(callback_id, None)
         if endpoint is None:
             return False
-        ended(endpoint)
+        with _answering:
+            ended(endpoint)
         endpoint.notify_heartbeat()
         return True
 
     original_notify = CallbackPoolManager.notify
 
     def notify(self: Any, callback_id: str, outcome: Any) -> bool:
-        endpoint = self._pool.get(callback_id, None)
-        if endpoint is not None:
-            ended(endpoint)
-        result: bool = original_notify(self, callback_id, outcome)
+        with _answering:
+            endpoint = self._pool.get(callback_id, None)
+            if endpoint is not None:
+                ended(endpoint)
+            result: bool = original_notify(self, callback_id, outcome)
         return result
 
     original_stop = Execution.stop
@@ -295,6 +302,35 @@ def aws_execution_ends() -> None:
     setattr(Execution, "stop", stop)  # noqa: B010
     setattr(BaseExecutionWorkerCommunication, "terminated", terminated)  # noqa: B010
     setattr(Execution, "_vd_ends", True)  # noqa: B010 - marks the class patched
+
+
+_answering = threading.Lock()  # SendTask* and a state's timeout close a token one at a time
+
+
+def timeouts_close_tokens() -> None:
+    """Point 5: a task state that times out closes its wait's token at once. Idempotent."""
+    from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import EvalTimeoutError
+    from moto.stepfunctions.parser.asl.component.state.exec.execute_state import ExecutionState
+    from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackConsumerTimeout
+
+    if getattr(ExecutionState, "_vd_timeouts", False):
+        return
+    original_evaluate = ExecutionState._evaluate_with_timeout
+
+    def evaluate_with_timeout(self: Any, env: Any) -> None:
+        token = (env.states.context_object.context_object_data.get("Task") or {}).get("Token")
+        try:
+            original_evaluate(self, env)
+        except EvalTimeoutError:
+            endpoint = None if token is None else env.callback_pool_manager.get(token)
+            if endpoint is not None:
+                with _answering:  # from now on SendTask* on this token is TaskTimedOut, as in AWS
+                    endpoint.report(CallbackConsumerTimeout())
+                    endpoint.interrupt_all()
+            raise
+
+    setattr(ExecutionState, "_evaluate_with_timeout", evaluate_with_timeout)  # noqa: B010
+    setattr(ExecutionState, "_vd_timeouts", True)  # noqa: B010 - marks the class patched
 
 
 def _enabled(flag: str) -> bool:
@@ -350,6 +386,7 @@ def install() -> None:
         atomic_dynamodb_writes()
         task_token_errors()
         aws_execution_ends()
+        timeouts_close_tokens()
         from moto.awslambda.models import LambdaFunction
 
         original_invoke = LambdaFunction._invoke_lambda

@@ -53,6 +53,7 @@ def test_identified_web_lead_is_sold_installed_and_qc_called(driver: Driver) -> 
         "RequestDocuments",
         "RegisterSale",
         "AwaitInstallation",
+        "QcSlotKnown",
         "WaitForQcSlot",
         "QcCall",
         "CloseSale",

@@ -129,16 +129,16 @@ def _waiting(deps: Container, request: SaleRequest) -> _Wait | None:
 
 def _answer_workflow(deps: Container, request: SaleRequest, event: InstallationEvent, wait: _Wait) -> None:
     """Resume (completed) or fail (cancelled) the installation wait, or the follow-up task an
-    agent holds, closed with the event as its result."""
-    token, task = wait.token, wait.task
-    try:
-        if isinstance(event, InstallationCompleted):
-            assert request.qc_at is not None
-            deps.workflow.resume(token, dict(qc_wait_output(deps, request.qc_at)))
-        else:
-            deps.workflow.fail(token, INSTALLATION_CANCELLED, "Instalación cancelada por OPR-PAS-P02")
-    except WorkflowNotWaiting:
+    agent holds, closed with the event as its result. The installation wait may time out between
+    the check and the answer: then the follow-up task it opened takes the event (and a follow-up
+    opened after this, `tasks.open_task`, finds the installation on the request)."""
+    answered = _answer_wait(deps, request, event, wait.token)
+    if not answered and wait.task is None and (follow_up := _waiting(deps, request)) is not None:
+        wait = follow_up  # the request's installation wait was taken in the save: a follow-up task
+        answered = _answer_wait(deps, request, event, wait.token)
+    if not answered:
         logger.warning("the installation wait ended meanwhile", extra={"request_id": request.request_id})
+    task = wait.task
     if task is not None:
         done = task.model_copy(
             update={
@@ -152,3 +152,52 @@ def _answer_workflow(deps: Container, request: SaleRequest, event: InstallationE
             deps.tasks.transition(done, task.status)
         except TaskConflict:
             logger.info("the follow-up task changed meanwhile", extra={"request_id": request.request_id})
+
+
+def _answer_wait(deps: Container, request: SaleRequest, event: InstallationEvent, token: str) -> bool:
+    """SendTaskSuccess with the QC wait's output (completed) or SendTaskFailure (cancelled);
+    False when the token no longer waits."""
+    try:
+        if isinstance(event, InstallationCompleted):
+            assert request.qc_at is not None
+            deps.workflow.resume(token, dict(qc_wait_output(deps, request.qc_at)))
+        else:
+            deps.workflow.fail(token, INSTALLATION_CANCELLED, "Instalación cancelada por OPR-PAS-P02")
+    except WorkflowNotWaiting:
+        return False
+    return True
+
+
+def settle_opened_follow_up(deps: Container, task: HumanTask) -> bool:
+    """A follow-up task just opened for an installation Instalaciones reported already (its
+    report met the installation wait as it timed out): answer the task's wait from the request
+    (the QC wait's output, or InstallationCancelled) and close the task; False when nothing was
+    reported (the task stays open for an agent). Read after the task is saved, so either this or
+    the report (`_answer_workflow`, which looks for open follow-up tasks) answers it."""
+    request = deps.requests.get(task.request_id)
+    kinds = set(request.installation_events.values())
+    if task.token is None or (request.qc_at is None and "cancelled" not in kinds):
+        return False
+    event_id = next((e for e, kind in request.installation_events.items() if kind in ("completed", "cancelled")), "")
+    installed = request.qc_at is not None
+    try:
+        if installed:
+            assert request.qc_at is not None
+            deps.workflow.resume(task.token, dict(qc_wait_output(deps, request.qc_at)))
+        else:
+            deps.workflow.fail(task.token, INSTALLATION_CANCELLED, "Instalación cancelada por OPR-PAS-P02")
+    except WorkflowNotWaiting:
+        logger.info("the follow-up wait was answered meanwhile", extra={"request_id": request.request_id})
+    done = task.model_copy(
+        update={
+            "status": TaskStatus.COMPLETED,
+            "assignee": "opr-pas-p02",
+            "completed_at": deps.clock.now(),
+            "result": {"installed": installed, "event_id": event_id},
+        }
+    )
+    try:
+        deps.tasks.transition(done, task.status)
+    except TaskConflict:
+        logger.info("the follow-up task changed meanwhile", extra={"request_id": request.request_id})
+    return True

@@ -32,7 +32,7 @@ from ventas.domain.tasks import (
     TaskStatus,
 )
 from ventas.observability import logger
-from ventas.services import event_tasks
+from ventas.services import event_tasks, installations
 from ventas.services.concurrency import update_request
 from ventas.services.stages import advance, qc_slot, qc_wait_output
 
@@ -103,6 +103,8 @@ def open_task(
         deps.tasks.add(task)
     except AlreadyExists:
         task = deps.tasks.get(task.task_id)  # a retried invocation for the same wait
+    if kind == TaskKind.INSTALLATION_FOLLOW_UP and installations.settle_opened_follow_up(deps, task):
+        return task  # Instalaciones reported as the installation wait timed out: answered already
     advance(deps, request_id, task.step, "task_opened", request, task_id=task.task_id, kind=kind.value, attempt=attempt)
     return task
 
