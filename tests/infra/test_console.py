@@ -24,7 +24,8 @@ def api(built: Built) -> dict[str, Any]:
 
 
 def _sub(value: Any) -> str:
-    assert isinstance(value, dict) and set(value) == {"Fn::Sub"}, value
+    assert isinstance(value, dict), value
+    assert set(value) == {"Fn::Sub"}, value
     text = value["Fn::Sub"]
     return text if isinstance(text, str) else str(text[0])
 
@@ -44,7 +45,8 @@ def test_the_user_pool_has_a_hosted_ui_domain_from_a_parameter(built: Built, api
     assert domain["Properties"] == {"UserPoolId": {"Ref": "UserPool"}, "Domain": {"Ref": "ConsoleDomainPrefix"}}
     parameter = built.cfn["Parameters"]["ConsoleDomainPrefix"]
     pattern = re.compile(parameter["AllowedPattern"])
-    assert pattern.match("vd-prod-ventas") and pattern.match("comteco0")
+    assert pattern.match("vd-prod-ventas")
+    assert pattern.match("comteco0")
     for bad in ("", "-vd", "vd-", "VD", "vd.prod", "x" * 64):
         assert not pattern.match(bad), bad
     assert "Default" not in parameter  # globally unique per region: the operator chooses it
@@ -61,7 +63,8 @@ def test_the_hosted_client_uses_the_code_flow_as_a_public_client(api: dict[str, 
     assert client["ExplicitAuthFlows"] == ["ALLOW_REFRESH_TOKEN_AUTH"]  # passwords only on the hosted UI
     assert [_sub(u) for u in client["CallbackURLs"]] == [f"{STAGE_URL}/console/auth/callback"]
     assert [_sub(u) for u in client["LogoutURLs"]] == [f"{STAGE_URL}/console/signin"]
-    assert client["IdTokenValidity"] == 60 and client["TokenValidityUnits"]["IdToken"] == "minutes"
+    assert client["IdTokenValidity"] == 60
+    assert client["TokenValidityUnits"]["IdToken"] == "minutes"
 
 
 def test_the_api_function_is_configured_for_the_hosted_console(api: dict[str, Any]) -> None:

@@ -56,7 +56,8 @@ def test_in_aws_key_client_and_redirect_come_from_the_secret(aws: None, monkeypa
 def test_the_secret_is_read_once_per_container(aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
     arn = _secret(monkeypatch, json.dumps(STORED))
     assert ConsoleSettings.from_env().secret == KEY
-    boto3.client("secretsmanager").put_secret_value(SecretId=arn, SecretString=json.dumps(STORED | {"csrf_key": "n" * 64}))
+    rotated = json.dumps(STORED | {"csrf_key": "n" * 64})
+    boto3.client("secretsmanager").put_secret_value(SecretId=arn, SecretString=rotated)
     assert ConsoleSettings.from_env().secret == KEY  # cached: open forms keep their tokens
     parameters.clear_caches()  # a new container
     assert ConsoleSettings.from_env().secret == "n" * 64

@@ -3,7 +3,7 @@
 | variable | meaning |
 |---|---|
 | VD_CONSOLE_SIGNIN | `hosted` (AWS: Cognito hosted UI, code + PKCE) or `local` (development users) |
-| VD_CONSOLE_SECRET_ID | AWS: name or ARN of the Secrets Manager secret, JSON `{"csrf_key", "client_id", "redirect_uri"}`, read once per container; its values win over the variables |
+| VD_CONSOLE_SECRET_ID | AWS: secret (name or ARN), JSON with csrf_key, client_id, redirect_uri; wins over those vars |
 | VD_CONSOLE_SECRET | local runs: the CSRF key itself (HMAC); at least 32 characters |
 | VD_CONSOLE_HOSTED_DOMAIN | hosted UI base URL, `https://<prefix>.auth.<region>.amazoncognito.com` |
 | VD_CONSOLE_REDIRECT_URI | this console's `/console/auth/callback` URL, registered on the app client |
