@@ -94,6 +94,7 @@ EXPECTED: dict[str, set[Grant]] = {
     | _secret("PiiKeySecret")
     | ON_FAILURE,
 }
+CONSOLE_SECRET = "arn:{Partition}:secretsmanager:{Region}:{AccountId}:secret:{StackName}/console-??????"
 API = (
     _table("RequestsTable", "GetItem", "PutItem", "DeleteItem", "Query")  # Query: a request's history
     | _index("RequestsTable", "by_status", "by_day", "by_order")
@@ -109,6 +110,8 @@ API = (
     | DOCUMENT_PUT
     | KEY_WRITES
     | _secret("PiiKeySecret", "WhatsAppSecret")
+    # The console's secret by name (it names RestAPI: a Ref would be circular), suffix included.
+    | {("secretsmanager:GetSecretValue", CONSOLE_SECRET, "")}
 )
 
 # Actions IAM defines with no resource type, so "*" is the only Resource it accepts for them.

@@ -155,6 +155,23 @@ def test_pages_enforce_roles_and_redirect_without_a_session(console: Api) -> Non
     assert "frame-ancestors 'none'" in csp
 
 
+def test_the_hosted_clients_tokens_are_accepted_on_console_pages_only(
+    console: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In AWS the hosted-UI client's id reaches the function in the console's secret, not in
+    VD_AUTH_CLIENT_IDS (infra/api.yaml): the console accepts its ID tokens, the JSON API does not."""
+    from chalicelib import console_http
+
+    monkeypatch.setenv("VD_CONSOLE_CLIENT_ID", "hosted-client")
+    console_http.console_settings.cache_clear()
+    hosted = mint("agente.ana", ["agent"], audience="hosted-client")
+    assert get(console, "/console/inbox", hosted).status_code == 200
+    assert get(console, "/console/inbox", mint("agente.ana", ["agent"])).status_code == 200  # listed client
+    assert get(console, "/console/inbox", mint("agente.ana", ["agent"], audience="stranger")).status_code == 303
+    api_call = console.call("GET", "/v1/tasks", headers={"Authorization": f"Bearer {hosted}"})
+    assert api_call.status_code == 401
+
+
 def test_state_changing_forms_need_the_sessions_csrf_token_and_this_origin(console: Api, deps: Container) -> None:
     request_id = intake.submit_lead(deps, Lead(channel="web", channel_lead_id="w-c", phone="+59171234568")).request_id
     task = open_(deps, request_id, TaskKind.IDENTIFICATION)

@@ -125,12 +125,16 @@ def _same_origin(headers: Mapping[str, str]) -> bool:
     return urllib.parse.urlsplit(origin).netloc == headers.get("host")
 
 
-def principal_of(token: str | None) -> Principal | None:
-    """The session's person, or None when there is no valid session (expired, forged)."""
+def principal_of(token: str | None, client_id: str = "") -> Principal | None:
+    """The session's person, or None when there is no valid session (expired, forged).
+
+    `client_id`: the console's app client, whose ID tokens are accepted here (its pages) even
+    when VD_AUTH_CLIENT_IDS does not list it (AWS: it reaches the function in a secret).
+    """
     if not token:
         return None
     try:
-        return authenticator().authenticate({"authorization": f"Bearer {token}"}, {})
+        return authenticator().accepting(client_id).authenticate({"authorization": f"Bearer {token}"}, {})
     except ApiError as exc:
         if exc.status == 401:
             return None
@@ -172,7 +176,7 @@ def page(
             call = Page(None, dict(params), query, {}, headers, settings)
             try:
                 _check_params(params)
-                call.principal = principal_of(cookies.get(session.SESSION_COOKIE))
+                call.principal = principal_of(cookies.get(session.SESSION_COOKIE), settings.client_id)
                 if call.principal is not None:
                     call.csrf = session.csrf_token(settings, cookies[session.SESSION_COOKIE])
                 if allowed is not None:

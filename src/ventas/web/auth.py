@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -104,6 +104,17 @@ class Authenticator:
         self._keys = (
             keys if keys is not None else (JwksEndpoint(settings.auth_jwks_url) if settings.auth_jwks_url else None)
         )
+
+    def accepting(self, client_id: str) -> Authenticator:
+        """This authenticator, also accepting people's tokens issued to `client_id` (same keys).
+
+        For the console's hosted-UI client, whose id reaches the API function at run time (its
+        secret), not in VD_AUTH_CLIENT_IDS. Returns self when `client_id` is empty or listed.
+        """
+        if not client_id or client_id in self._settings.auth_client_ids:
+            return self
+        ids = (*self._settings.auth_client_ids, client_id)
+        return Authenticator(replace(self._settings, auth_client_ids=ids), self._keys)
 
     def authenticate(self, headers: Mapping[str, str], context: Mapping[str, Any]) -> Principal:
         authorization = headers.get("authorization")
