@@ -10,7 +10,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import time
+from datetime import time, timedelta
 from typing import Literal
 
 EfficiencyPolicy = Literal["registered", "installed", "qc_done"]
@@ -71,11 +71,21 @@ class Settings:
     # A review or follow-up nobody works is re-opened this many times (the last one escalated to
     # the supervisor); when that one times out too, the request ends as TASK_NOT_WORKED.
     max_reopenings: int = 3
+    # Step 1.2, "volver a llamar": how many times one call-back may be rescheduled, how long
+    # (business minutes, scaled like the waits) it stays reserved for the agent who agreed the
+    # time after that time, and the least time left between that time and the task's deadline.
+    max_call_agains: int = 3
+    call_again_grace_minutes: float = 15.0
+    call_again_margin_minutes: float = 15.0
     timing: Timing = field(default_factory=Timing)
 
     def seconds(self, hours: float) -> int:
         """A waiting period in (scaled) seconds for the ASL: an integer of at least 1."""
         return max(1, round(hours * 3600 / self.time_scale))
+
+    def scaled(self, minutes: float) -> timedelta:
+        """Business minutes as real time under `time_scale` (not rounded: may be under a second)."""
+        return timedelta(seconds=minutes * 60 / self.time_scale)
 
     def execution_timing(self) -> dict[str, int]:
         """The `$.timing` block each execution starts with (ASL `*SecondsPath`)."""
@@ -123,6 +133,9 @@ class Settings:
             kpi_threshold=float(_env("VD_KPI_THRESHOLD", "95")),
             personal_data_retention_days=int(_env("VD_PERSONAL_DATA_RETENTION_DAYS", "365")),
             max_reopenings=int(_env("VD_MAX_REOPENINGS", "3")),
+            max_call_agains=int(_env("VD_MAX_CALL_AGAINS", "3")),
+            call_again_grace_minutes=float(_env("VD_CALL_AGAIN_GRACE_MINUTES", "15")),
+            call_again_margin_minutes=float(_env("VD_CALL_AGAIN_MARGIN_MINUTES", "15")),
             timing=timing,
         )
 

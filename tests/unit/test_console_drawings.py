@@ -129,7 +129,10 @@ def test_dashboard_labels_agents_and_csv() -> None:
     assert dashboard.outcome_text("failed:EXECUTION_FAILED").startswith("Fallida — ")
     assert all(not dashboard.outcome_text(o.value).startswith(o.value) for o in Outcome)
 
-    def done(agent: str, kind: TaskKind, minutes: int, result: dict[str, object] | None = None) -> HumanTask:
+    def done(
+        agent: str, kind: TaskKind, minutes: int, claimed: int | None, result: dict[str, object] | None = None
+    ) -> HumanTask:
+        """Opened at T0, taken `claimed` minutes later (None: completed without taking it)."""
         return HumanTask(
             task_id=f"t{minutes}",
             request_id="r",
@@ -138,22 +141,27 @@ def test_dashboard_labels_agents_and_csv() -> None:
             created_at=T0,
             due_at=T0,
             assignee=agent,
+            claimed_at=None if claimed is None else T0 + timedelta(minutes=claimed),
             completed_at=T0 + timedelta(minutes=minutes),
             result=result,
             token="x",
         )
 
+    # Handling time runs from the claim, not from the opening: a task that waited an hour in the
+    # inbox and took the agent 6 minutes counts 6.
     figures = dashboard.per_agent(
         [
-            done("ana", TaskKind.QC_CALL, 10, {"satisfaction": 5}),
-            done("ana", TaskKind.LOCATION, 20),
-            done("luis", TaskKind.QC_CALL, 4, {"satisfaction": 3}),
+            done("ana", TaskKind.QC_CALL, 70, 64, {"satisfaction": 5}),
+            done("ana", TaskKind.LOCATION, 20, 10),
+            done("ana", TaskKind.LOCATION, 30, None),  # counted as done, not timed
+            done("luis", TaskKind.QC_CALL, 4, 0, {"satisfaction": 3}),
         ]
     )
-    assert [(f.agent, f.done, f.average_minutes, f.average_satisfaction) for f in figures] == [
-        ("ana", 2, 15.0, 5.0),
-        ("luis", 1, 4.0, 3.0),
+    assert [(f.agent, f.done, f.timed, f.average_minutes, f.average_satisfaction) for f in figures] == [
+        ("ana", 3, 2, 8.0, 5.0),
+        ("luis", 1, 1, 4.0, 3.0),
     ]
+    assert dashboard.handling_minutes(done("x", TaskKind.QC_CALL, 5, None)) is None
     csv = dashboard.to_csv(["a", "b"], [["ñandú", None]])
     assert csv == "\ufeffa,b\r\nñandú,\r\n"
 

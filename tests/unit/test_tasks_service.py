@@ -67,6 +67,29 @@ def test_claim_release_and_conflicts(deps: Container, request_id: str) -> None:
     assert tasks.claim(deps, task.task_id, "jose").assignee == "jose"
 
 
+def test_the_claim_time_is_kept_cleared_on_release_and_counts_the_handling_time(
+    deps: Container, request_id: str, clock: FrozenClock
+) -> None:
+    """Per-agent handling time (III.2 dashboard) runs from the claim to the completion."""
+    from ventas.console.dashboard import per_agent
+
+    task = open_(deps, request_id, TaskKind.IDENTIFICATION)
+    clock.advance(minutes=50)  # waited in the inbox: not the agent's time
+    assert tasks.claim(deps, task.task_id, "maria").claimed_at == clock.now()
+    clock.advance(minutes=3)
+    released = tasks.release(deps, task.task_id, "maria")
+    assert released.claimed_at is None
+    assert deps.tasks.get(task.task_id).claimed_at is None
+    clock.advance(minutes=30)
+    taken = clock.now()
+    assert tasks.claim(deps, task.task_id, "jose").claimed_at == taken
+    clock.advance(minutes=7)
+    done = tasks.complete(deps, task.task_id, "jose", {"ci": "4567890 CB", "service_code": "TV_CABLE"})
+    assert (done.claimed_at, done.completed_at) == (taken, clock.now())
+    (figures,) = per_agent([deps.tasks.get(task.task_id)])
+    assert (figures.agent, figures.done, figures.average_minutes) == ("jose", 1, 7.0)
+
+
 def test_identification_is_recorded_then_the_workflow_resumes(deps: Container, request_id: str) -> None:
     task = open_(deps, request_id, TaskKind.IDENTIFICATION)
     done = tasks.complete(deps, task.task_id, "maria", {"ci": "4567890 cb", "service_code": "TV_CABLE"})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import datetime
 from typing import Any
 
 from chalice.app import Blueprint, Response
@@ -12,9 +13,11 @@ from chalicelib.console_http import Page, page
 from chalicelib.http import deps
 from ventas.console import forms
 from ventas.console.drawings import coverage_map, legend
-from ventas.domain.errors import RequestNotFound, UnknownRequirement, UnknownService
+from ventas.console.timeline import context_rows, requirement_names, timeline
+from ventas.domain.call_again import latest_call_again
+from ventas.domain.errors import CallAgainRefused, RequestNotFound, UnknownRequirement, UnknownService
 from ventas.domain.models import Step
-from ventas.domain.tasks import TaskKind, TaskStatus
+from ventas.domain.tasks import CALL_AGAIN_KINDS, HumanTask, TaskKind, TaskStatus
 from ventas.services import paperwork, queries, tasks
 from ventas.web.auth import Role
 from ventas.web.errors import ApiError
@@ -42,6 +45,7 @@ def _inbox(call: Page) -> dict[str, Any]:
         "now": now,
         "counts": [(STEP_LABELS[step], counts[step]) for step in sorted(counts, key=order.index)],
         "overdue": sum(1 for t in rows if t.due_at < now),
+        "service_names": {s.code: s.name for s in d.catalogue.services()},
     }
 
 
@@ -84,16 +88,34 @@ def _task_context(call: Page, task_id: str) -> dict[str, Any]:
         "service": service,
         "requirements": requirements,
         "script": _script(view, call.user),
+        "context_rows": context_rows(view.context, requirement_names(d.catalogue.services(), service)),
         "services": d.catalogue.services(),
         "map": coverage_map(point, call.settings.tiles_url) if view.kind == TaskKind.LOCATION else None,
         "legend": legend(),
         "reasons": forms.REVIEW_REASONS,
         "review_options": [(code, labels.get(code, code)) for code in pending],
         "mine": view.assignee == call.user,
+        "reserved_other": task.reserved_for not in (None, call.user)
+        and task.reserved_until is not None
+        and d.clock.now() < task.reserved_until,
         "workable": view.status in (TaskStatus.OPEN, TaskStatus.CLAIMED),
         "now": d.clock.now(),
+        "call_again": _call_again_limits(task, d.clock.now()) if task.kind in CALL_AGAIN_KINDS else None,
         "values": {},
         "errors": {},
+    }
+
+
+def _call_again_limits(task: HumanTask, now: datetime) -> dict[str, Any]:
+    """What the call-back form says about "volver a llamar": earliest, latest, times left."""
+    rules = tasks.call_again_rules(deps().settings)
+    latest = latest_call_again(task.wait_deadline, rules)
+    return {
+        "min": forms.local_input(now),
+        "max": forms.local_input(latest),
+        "latest": latest,
+        "left": max(0, rules.max_call_agains - task.call_agains),
+        "hours": rules.business_hours.describe() if rules.business_hours else None,
     }
 
 
@@ -119,6 +141,8 @@ def release(call: Page) -> Response:
 def complete(call: Page) -> Response:
     task_id = call.params["task_id"]
     task = deps().tasks.get(task_id)
+    if task.kind in CALL_AGAIN_KINDS and call.form.get("reached") == forms.CALL_AGAIN:
+        return _call_again(call, task_id)
     body = forms.task_body(task.kind, call.form)
     try:
         done = tasks.complete(deps(), task_id, call.user, body)
@@ -129,14 +153,36 @@ def complete(call: Page) -> Response:
             errors = {"service_code": "El servicio no existe en el catálogo."}
         else:
             errors = {"requirement": "Ese requisito no corresponde al servicio solicitado."}
-        ctx = _task_context(call, task_id)
-        ctx.update(values=call.form, errors=errors)
-        return call.render("task.html", status=422, title=ctx["task"].kind_label, **ctx)
+        return _refused(call, task_id, errors)
     return call.render(
         "task_done.html",
         title="Tarea completada",
         task=task_view(done, None, call.principal) if call.principal else None,
         next_text=forms.what_next(task.kind, body if task.kind != TaskKind.CALL_BACK else call.form),
+    )
+
+
+def _refused(call: Page, task_id: str, errors: dict[str, str]) -> Response:
+    """The task page again, with what the agent typed and a Spanish message beside each field."""
+    ctx = _task_context(call, task_id)
+    ctx.update(values=call.form, errors=errors)
+    return call.render("task.html", status=422, title=ctx["task"].kind_label, **ctx)
+
+
+def _call_again(call: Page, task_id: str) -> Response:
+    """Step 1.2: the customer asked to be called again at the time typed (La Paz)."""
+    try:
+        again = tasks.call_again(deps(), task_id, call.user, forms.call_again_body(call.form))
+    except ValidationError as exc:
+        return _refused(call, task_id, forms.spanish_errors(exc, forms.CALL_AGAIN_MESSAGES))
+    except CallAgainRefused as exc:
+        return _refused(call, task_id, {exc.field: str(exc)})
+    return call.render(
+        "task_done.html",
+        title="Llamada reprogramada",
+        task=task_view(again, None, call.principal) if call.principal else None,
+        done_text="La llamada quedó reprogramada.",
+        next_text=forms.call_again_next(again),
     )
 
 
@@ -164,8 +210,11 @@ def _request_context(call: Page, request_id: str) -> dict[str, Any]:
     detail = request_detail(request, history, call.principal)
     service = d.catalogue.service(request.service_code) if request.service_code else None
     open_tasks = [task_view(t, request, call.principal) for t in d.tasks.open_for(request_id)]
+    names = requirement_names(d.catalogue.services(), service)
     return {
         "r": detail,
+        "timeline": timeline(detail.history, names),
+        "requirement_names": names,
         "request": request,
         "service": service,
         "open_tasks": open_tasks,

@@ -75,6 +75,7 @@ def ops(call: Page) -> Response:
         states=STATE_LABELS,
         steps=STEP_LABELS,
         channels=[c.value for c in Channel],
+        outcome_text=dashboard.outcome_text,
     )
 
 

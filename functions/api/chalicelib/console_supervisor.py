@@ -83,8 +83,15 @@ def export(call: Page) -> Response:
         body = dashboard.to_csv(["paso", "abiertas", "vencidas"], ctx["by_step"])
     elif which == "agents":
         body = dashboard.to_csv(
-            ["agente", "tareas", "minutos promedio", "llamadas CC", "satisfacción promedio"],
-            ([a.agent, a.done, a.average_minutes, a.qc_calls, a.average_satisfaction] for a in ctx["agents"]),
+            [
+                "agente",
+                "tareas",
+                "tareas tomadas antes de completarlas",
+                "minutos promedio desde que la tomó",
+                "llamadas de control de calidad",
+                "satisfacción promedio",
+            ],
+            ([a.agent, a.done, a.timed, a.average_minutes, a.qc_calls, a.average_satisfaction] for a in ctx["agents"]),
         )
     elif which == "days":
         days = reports.kpi_series(deps(), ctx["today"] - timedelta(days=CHART_DAYS - 1), ctx["today"])

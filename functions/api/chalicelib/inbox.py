@@ -49,3 +49,10 @@ def release(call: Call) -> TaskView:
 def complete(call: Call) -> TaskView:
     assert call.principal is not None
     return _view(call, tasks.complete(deps(), call.params["task_id"], call.principal.subject, call.body))
+
+
+@route(bp, "callTaskAgain", body="json")
+def call_again(call: Call) -> TaskView:
+    """Step 1.2, "volver a llamar": validated by the service (`tasks.call_again`), as the console's form."""
+    assert call.principal is not None
+    return _view(call, tasks.call_again(deps(), call.params["task_id"], call.principal.subject, call.body))

@@ -43,33 +43,51 @@ def outcome_text(label: str) -> str:
 
 @dataclass(frozen=True)
 class AgentFigures:
+    """One agent's figures: `done` tasks completed, `average_minutes` from taking a task to
+    completing it over the `timed` ones (None when none was taken first), QC calls and their
+    average satisfaction (1 to 5)."""
+
     agent: str
     done: int
+    timed: int
     average_minutes: float | None
     qc_calls: int
     average_satisfaction: float | None
 
 
+def handling_minutes(task: HumanTask) -> float | None:
+    """Minutes from the claim (`claimed_at`) to the completion; None for a task completed
+    without being taken first (no start to count from) or not completed."""
+    if task.claimed_at is None or task.completed_at is None:
+        return None
+    return max(0.0, (task.completed_at - task.claimed_at).total_seconds() / 60)
+
+
 def per_agent(completed: Iterable[HumanTask]) -> list[AgentFigures]:
-    """Tasks done, average time from the task's opening to its completion, QC satisfaction given."""
+    """Per agent: tasks done, average handling time (claim to completion), QC satisfaction."""
+    done: Counter[str] = Counter()
     minutes: dict[str, list[float]] = defaultdict(list)
     scores: dict[str, list[int]] = defaultdict(list)
     for task in completed:
         if task.assignee is None or task.completed_at is None:
             continue
-        minutes[task.assignee].append((task.completed_at - task.created_at).total_seconds() / 60)
+        done[task.assignee] += 1
+        handled = handling_minutes(task)
+        if handled is not None:
+            minutes[task.assignee].append(handled)
         score = (task.result or {}).get("satisfaction")
         if task.kind == TaskKind.QC_CALL and isinstance(score, int):
             scores[task.assignee].append(score)
     return [
         AgentFigures(
             agent=agent,
-            done=len(values),
-            average_minutes=round(sum(values) / len(values), 1) if values else None,
+            done=count,
+            timed=len(minutes[agent]),
+            average_minutes=round(sum(minutes[agent]) / len(minutes[agent]), 1) if minutes[agent] else None,
             qc_calls=len(scores[agent]),
             average_satisfaction=round(sum(scores[agent]) / len(scores[agent]), 2) if scores[agent] else None,
         )
-        for agent, values in sorted(minutes.items())
+        for agent, count in sorted(done.items())
     ]
 
 

@@ -12,8 +12,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from ventas.domain.models import REASON_LABELS, REJECTION_REASONS, ReasonCode
-from ventas.domain.schedule import LA_PAZ
-from ventas.domain.tasks import TaskKind
+from ventas.domain.schedule import LA_PAZ, format_local
+from ventas.domain.tasks import HumanTask, TaskKind
 
 GENERAL = "_"  # errors that belong to no single field
 
@@ -39,13 +39,16 @@ _MESSAGES = {
 }
 
 
-def spanish_errors(exc: ValidationError) -> dict[str, str]:
-    """Field name (the form's input name) -> a Spanish message; GENERAL for the whole form."""
+def spanish_errors(exc: ValidationError, messages: dict[str, str] | None = None) -> dict[str, str]:
+    """Field name (the form's input name) -> a Spanish message; GENERAL for the whole form.
+    `messages` (pydantic error type -> message) overrides the generic ones for one form."""
     found: dict[str, str] = {}
     for err in exc.errors():
         loc = [str(p) for p in err["loc"]]
         name = loc[-1] if loc else GENERAL
-        if err["type"] == "value_error":
+        if messages and err["type"] in messages:
+            message = messages[err["type"]]
+        elif err["type"] == "value_error":
             message = str(err["msg"]).removeprefix("Value error, ")
             message = message[:1].upper() + message[1:] + ("" if message.endswith(".") else ".")
         else:
@@ -67,6 +70,34 @@ def _local_datetime(value: str | None) -> str | None:
         return datetime.fromisoformat(value).replace(tzinfo=LA_PAZ).isoformat()
     except ValueError:
         return value
+
+
+def local_input(at: datetime) -> str:
+    """The value of a `datetime-local` input for an instant: La Paz, to the minute."""
+    return at.astimezone(LA_PAZ).strftime("%Y-%m-%dT%H:%M")
+
+
+# Step 1.2: the call-back form's third answer, "pidió que le llamen más tarde".
+CALL_AGAIN = "later"
+_WHEN = "Indique la fecha y la hora (hora de La Paz) en que el cliente pidió que lo llamen."
+CALL_AGAIN_MESSAGES = {"missing": _WHEN, "datetime_parsing": _WHEN, "datetime_from_date_parsing": _WHEN}
+
+
+def call_again_body(form: dict[str, str]) -> dict[str, Any]:
+    """The call-again body (`ventas.domain.tasks.CallAgain`) from the call-back form."""
+    when = _local_datetime(_text(form, "call_again_at"))
+    return {} if when is None else {"call_again_at": when}
+
+
+def call_again_next(task: HumanTask) -> str:
+    """After a call-again is agreed: when the task comes back and for whom (Spanish)."""
+    when = format_local(task.due_at)
+    until = format_local(task.reserved_until) if task.reserved_until else when
+    return (
+        f"La tarea vuelve a la bandeja para el {when}, reservada para usted hasta el {until}; después, "
+        "si usted no la tomó, cualquier agente podrá hacer la llamada. Ese día llame al cliente y registre "
+        f"el resultado antes del {format_local(task.wait_deadline)}, cuando vence el plazo de la tarea."
+    )
 
 
 def task_body(kind: TaskKind, form: dict[str, str]) -> dict[str, Any]:

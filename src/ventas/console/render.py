@@ -81,6 +81,38 @@ def task_status_text(status: str) -> str:
     return TASK_STATUS_LABELS.get(str(status), str(status))
 
 
+def channel_text(channel: str) -> str:
+    """A channel as a person reads it (`ivr` -> `Llamada (IVR)`)."""
+    from ventas.web.views import CHANNEL_LABELS
+
+    return next((label for c, label in CHANNEL_LABELS.items() if c.value == str(channel)), str(channel))
+
+
+# Step Functions execution statuses (AWS's names, kept for ops) with what they mean.
+EXECUTION_STATUS_LABELS = {
+    "RUNNING": "en ejecución",
+    "SUCCEEDED": "terminada",
+    "FAILED": "fallida",
+    "TIMED_OUT": "vencida",
+    "ABORTED": "detenida",
+    "PENDING_REDRIVE": "reanudándose",
+}
+
+
+def execution_status_text(status: str) -> str:
+    """`RUNNING` -> `RUNNING (en ejecución)`: AWS's name, which ops search for, and its meaning."""
+    meaning = EXECUTION_STATUS_LABELS.get(str(status))
+    return f"{status} ({meaning})" if meaning else str(status)
+
+
+FILE_KINDS = {"application/pdf": "PDF", "image/jpeg": "imagen JPEG", "image/png": "imagen PNG"}
+
+
+def file_kind(mime_type: str) -> str:
+    """`application/pdf` -> `PDF`; other types as they are."""
+    return FILE_KINDS.get(str(mime_type), str(mime_type))
+
+
 def number(value: float, decimals: int = 1) -> str:
     """Decimal comma: 96,5."""
     return f"{value:.{decimals}f}".replace(".", ",")
@@ -103,6 +135,9 @@ def environment() -> Environment:
     env.filters["num"] = number
     env.filters["estado"] = state_text
     env.filters["estado_tarea"] = task_status_text
+    env.filters["canal"] = channel_text
+    env.filters["formato"] = file_kind
+    env.filters["ejecucion"] = execution_status_text
     env.globals["htmx"] = HTMX
     return env
 

@@ -2,6 +2,7 @@
 
 import re
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any, get_args
 
 from pydantic import ValidationError
@@ -104,11 +105,24 @@ class IdempotencyKeyReused(VentasError):
 
 class InvalidValue(VentasError):
     """A well-formed value the procedure cannot accept (e.g. a missed call in the future): 422
-    on `field`, with a Spanish message."""
+    on `field`, with a Spanish message; `code` is the field error's `type` for systems."""
+
+    code = "invalid_value"
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
         self.field = field
+
+
+class CallAgainRefused(InvalidValue):
+    """A call-again time a call-back task cannot take (step 1.2, `ventas.domain.call_again`):
+    422 on `call_again_at`. `code`: too_many_call_agains, not_in_future, after_deadline or
+    outside_business_hours; `latest`: the latest time allowed (UTC), when there is one."""
+
+    def __init__(self, message: str, code: str, latest: datetime | None = None) -> None:
+        super().__init__("call_again_at", message)
+        self.code = code
+        self.latest = latest
 
 
 class RequestInProgress(VentasError):

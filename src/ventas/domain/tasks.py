@@ -13,10 +13,13 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
+from ventas.domain.call_again import CallAgainRules, check_call_again
+from ventas.domain.errors import TaskConflict, WorkflowNotWaiting
 from ventas.domain.identity import CI
 from ventas.domain.models import Location, ReasonCode, SaleRequest, Step, Strict
+from ventas.domain.schedule import format_local
 
 
 class TaskKind(StrEnum):
@@ -161,6 +164,19 @@ class HumanTask(BaseModel):
     context: dict[str, str] = Field(default_factory=dict)  # e.g. which stage failed
     token: str | None = Field(default=None, repr=False)  # Step Functions task token: server side only
     glance: RequestGlance | None = None  # the request as the inbox shows it (None: opened before it existed)
+    claimed_at: datetime | None = None  # when `assignee` took it: handling time runs from here to completed_at
+    deadline_at: datetime | None = None  # when the workflow stops waiting (its timeout); None: `due_at` is it
+    # Step 1.2, "devuelve llamada": the customer asked to be called again at `call_again_at`; the
+    # agent who agreed it (`reserved_for`) keeps it until `reserved_until`, then any agent may.
+    call_again_at: datetime | None = None
+    reserved_for: str | None = None
+    reserved_until: datetime | None = None
+    call_agains: int = 0
+
+    @property
+    def wait_deadline(self) -> datetime:
+        """When the workflow stops waiting for this task (the wait's timeout, UTC)."""
+        return self.deadline_at or self.due_at
 
     @property
     def waited_on(self) -> bool:
@@ -174,6 +190,70 @@ class HumanTask(BaseModel):
     @property
     def protocol(self) -> list[str]:
         return PROTOCOL[self.kind]
+
+    # --- transitions: the task decides who may work it ------------------------------------------
+
+    def check_workable(self, agent: str, now: datetime) -> None:
+        """Raises `TaskConflict` (completed, claimed by another agent, or reserved for another
+        agent's call-again until `reserved_until`) or `WorkflowNotWaiting` (expired)."""
+        if self.status == TaskStatus.COMPLETED:
+            raise TaskConflict("La tarea ya fue completada.", "already_completed")
+        if self.status == TaskStatus.EXPIRED:
+            raise WorkflowNotWaiting("La solicitud ya no espera esta tarea (plazo vencido).")
+        if self.status == TaskStatus.CLAIMED and self.assignee != agent:
+            raise TaskConflict("La tarea está asignada a otro agente.", "claimed_by_other")
+        if self.reserved_for not in (None, agent) and self.reserved_until is not None and now < self.reserved_until:
+            at = format_local(self.call_again_at or self.due_at)
+            raise TaskConflict(
+                f"{self.reserved_for} acordó volver a llamar al cliente el {at}: la tarea queda reservada "
+                f"para esa persona hasta el {format_local(self.reserved_until)}; después podrá tomarla usted.",
+                "reserved_for_other",
+            )
+
+    def claimed(self, agent: str, now: datetime) -> HumanTask:
+        """Taken by `agent` at `now` (handling time starts); ends a call-again reservation."""
+        self.check_workable(agent, now)
+        return self.model_copy(
+            update={
+                "status": TaskStatus.CLAIMED,
+                "assignee": agent,
+                "claimed_at": now,
+                "reserved_for": None,
+                "reserved_until": None,
+            }
+        )
+
+    def released(self, agent: str, now: datetime) -> HumanTask:
+        """Back to the inbox, unassigned; handling time is no longer counted."""
+        self.check_workable(agent, now)
+        return self.model_copy(update={"status": TaskStatus.OPEN, "assignee": None, "claimed_at": None})
+
+    def call_again(self, agent: str, now: datetime, at: datetime, rules: CallAgainRules) -> HumanTask:
+        """Step 1.2: the customer asked to be called again at `at` (aware). The same task goes
+        back to the inbox due at `at`, reserved for `agent` until `at` plus the grace; its wait's
+        deadline is unchanged. Raises `TaskConflict` (see `check_workable`; a kind that is not a
+        call-back: `not_a_call_back`) or `CallAgainRefused` (`ventas.domain.call_again`)."""
+        self.check_workable(agent, now)
+        if self.kind not in CALL_AGAIN_KINDS:
+            raise TaskConflict("Solo una devolución de llamada se puede reprogramar.", "not_a_call_back")
+        check_call_again(now, at, self.wait_deadline, self.call_agains, rules)
+        return self.model_copy(
+            update={
+                "status": TaskStatus.OPEN,
+                "assignee": None,
+                "claimed_at": None,
+                "due_at": at,
+                "deadline_at": self.wait_deadline,
+                "call_again_at": at,
+                "reserved_for": agent,
+                "reserved_until": at + rules.grace,
+                "call_agains": self.call_agains + 1,
+            }
+        )
+
+
+# Tasks a customer may ask to be called again for (step 1.2, "devuelve llamada a cliente").
+CALL_AGAIN_KINDS = frozenset({TaskKind.CALL_BACK})
 
 
 # Kinds whose wait re-opens itself when nobody acts (the ASL's States.Timeout loops), bounded
@@ -213,6 +293,17 @@ class CallBackResult(Strict):
 class LocationResult(Strict):
     kind: Literal[TaskKind.LOCATION] = Field(TaskKind.LOCATION, description=KIND_FIELD)
     location: Location
+
+
+class CallAgain(Strict):
+    """Step 1.2: the customer asked to be called again later (the call-back form's third answer)."""
+
+    call_again_at: AwareDatetime = Field(
+        description=(
+            "when to call again, ISO-8601 with its offset (La Paz: -04:00); in the future, before the "
+            "task's `deadline_at` less a margin, in business hours (422 on this field otherwise)"
+        )
+    )
 
 
 class ManualReviewResult(Strict):

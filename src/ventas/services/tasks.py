@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from ventas.config import Settings
 from ventas.container import Container
+from ventas.domain.call_again import BusinessHours, CallAgainRules
 from ventas.domain.errors import AlreadyExists, RequestEnded, TaskConflict, UnknownService, WorkflowNotWaiting
-from ventas.domain.models import Reason, ReasonCode, SaleRequest
+from ventas.domain.models import HistoryEntry, Reason, ReasonCode, SaleRequest
 from ventas.domain.tasks import (
     ESCALATED_TO,
     REOPENING_KINDS,
     RESULT_MODELS,
     TASK_STEPS,
+    CallAgain,
     CallBackResult,
     HumanTask,
     IdentificationResult,
@@ -94,6 +97,7 @@ def open_task(
         step=TASK_STEPS[kind],
         created_at=now,
         due_at=now + timedelta(seconds=timeout_seconds),
+        deadline_at=now + timedelta(seconds=timeout_seconds),  # due_at moves with a call-again; this does not
         attempt=attempt,
         context=context,
         token=token,
@@ -115,32 +119,83 @@ def task_id_for(token: str) -> str:
 
 
 def claim(deps: Container, task_id: str, agent: str) -> HumanTask:
+    """Take a task (`HumanTask.claimed`: when it was taken is kept, for the handling time)."""
     task = deps.tasks.get(task_id)
     if task.status == TaskStatus.CLAIMED and task.assignee == agent:
         return task
-    _check_workable(task, agent)
-    claimed = task.model_copy(update={"status": TaskStatus.CLAIMED, "assignee": agent})
+    claimed = task.claimed(agent, deps.clock.now())
     deps.tasks.transition(claimed, TaskStatus.OPEN)
     return claimed
 
 
 def release(deps: Container, task_id: str, agent: str) -> HumanTask:
+    """Give a claimed task back to the inbox, unassigned (a no-op for an open one)."""
     task = deps.tasks.get(task_id)
-    _check_workable(task, agent)
+    task.check_workable(agent, deps.clock.now())
     if task.status == TaskStatus.OPEN:
         return task
-    released = task.model_copy(update={"status": TaskStatus.OPEN, "assignee": None})
+    released = task.released(agent, deps.clock.now())
     deps.tasks.transition(released, TaskStatus.CLAIMED, expected_assignee=agent)
     return released
 
 
-def _check_workable(task: HumanTask, agent: str) -> None:
-    if task.status == TaskStatus.COMPLETED:
-        raise TaskConflict("La tarea ya fue completada.", "already_completed")
-    if task.status == TaskStatus.EXPIRED:
-        raise WorkflowNotWaiting("La solicitud ya no espera esta tarea (plazo vencido).")
-    if task.status == TaskStatus.CLAIMED and task.assignee != agent:
-        raise TaskConflict("La tarea está asignada a otro agente.", "claimed_by_other")
+def call_again_rules(settings: Settings) -> CallAgainRules:
+    """The call-again rules (`ventas.domain.call_again`) from the settings. Business hours apply
+    on the real clock only: with a compressed clock (`time_scale` > 1, local runs) a task's
+    window is minutes long and the real time of day says nothing about business hours."""
+    hours = BusinessHours(settings.business_open, settings.business_close, settings.business_days)
+    return CallAgainRules(
+        max_call_agains=settings.max_call_agains,
+        grace=settings.scaled(settings.call_again_grace_minutes),
+        margin=settings.scaled(settings.call_again_margin_minutes),
+        business_hours=hours if settings.time_scale == 1 else None,
+    )
+
+
+def call_again(deps: Container, task_id: str, agent: str, body: dict[str, Any]) -> HumanTask:
+    """Step 1.2: the customer answered and asked to be called again at `body["call_again_at"]`.
+
+    The same task goes back to the inbox due at that time, reserved for `agent` until the grace
+    passes (`HumanTask.call_again`); the workflow keeps waiting on the same token, with the same
+    deadline. Raises ValidationError (a bad body), `CallAgainRefused` (422 on `call_again_at`),
+    `TaskConflict`, or `WorkflowNotWaiting` (the wait is gone: the task is expired). Writes the
+    task (conditional), then a `call_again_scheduled` entry on the request's history.
+    """
+    task = deps.tasks.get(task_id)
+    now = deps.clock.now()
+    task.check_workable(agent, now)
+    wanted = CallAgain.model_validate(body)  # ValidationError: 422, nothing changed
+    rescheduled = task.call_again(agent, now, wanted.call_again_at.astimezone(UTC), call_again_rules(deps.settings))
+    request = _waiting_request(deps, task)
+    deps.tasks.transition(rescheduled, task.status, expected_assignee=task.assignee)
+    entry = HistoryEntry(
+        at=now,
+        step=request.step,
+        event="call_again_scheduled",
+        detail={
+            "task_id": task.task_id,
+            "call_again_at": rescheduled.due_at.isoformat(),
+            "by": agent,
+            "times": rescheduled.call_agains,
+        },
+    )
+    deps.requests.append_history(task.request_id, entry)
+    return rescheduled
+
+
+def _waiting_request(deps: Container, task: HumanTask) -> SaleRequest:
+    """The task's request, if its workflow still waits for the task's token; else the task is
+    marked expired and `WorkflowNotWaiting` raised (nothing else written)."""
+    request = deps.requests.get(task.request_id)
+    try:
+        if not request.is_open:
+            raise WorkflowNotWaiting("La solicitud ya concluyó: no espera esta tarea.")
+        if task.token is not None:
+            deps.workflow.check_waiting(task.token)  # nothing is written for a wait that is gone
+    except WorkflowNotWaiting:
+        _expire(deps, task)
+        raise
+    return request
 
 
 def complete(deps: Container, task_id: str, agent: str, body: dict[str, Any]) -> HumanTask:
@@ -152,7 +207,7 @@ def complete(deps: Container, task_id: str, agent: str, body: dict[str, Any]) ->
     with its history entry in one write, and SendTaskSuccess/Failure.
     """
     task = deps.tasks.get(task_id)
-    _check_workable(task, agent)
+    task.check_workable(agent, deps.clock.now())
     result = RESULT_MODELS[task.kind].model_validate(body)  # ValidationError: 422, nothing changed
     if (
         isinstance(result, (IdentificationResult, CallBackResult))
@@ -168,6 +223,8 @@ def complete(deps: Container, task_id: str, agent: str, body: dict[str, Any]) ->
             "assignee": agent,
             "completed_at": now,
             "result": result.model_dump(mode="json"),
+            "reserved_for": None,
+            "reserved_until": None,
         }
     )
     if task.token is None:  # an event task (services.event_tasks): no workflow waits on it
@@ -175,14 +232,7 @@ def complete(deps: Container, task_id: str, agent: str, body: dict[str, Any]) ->
         event_tasks.apply_result(deps, task, result, now)
         return done
     token = task.token
-    request = deps.requests.get(task.request_id)
-    try:
-        if not request.is_open:
-            raise WorkflowNotWaiting("La solicitud ya concluyó: no espera esta tarea.")
-        deps.workflow.check_waiting(token)  # nothing is written for a wait that is gone
-    except WorkflowNotWaiting:
-        _expire(deps, task)
-        raise
+    request = _waiting_request(deps, task)
     try:
         deps.tasks.transition(done, task.status, expected_assignee=task.assignee)
     except TaskConflict:

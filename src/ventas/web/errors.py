@@ -161,7 +161,7 @@ def from_exception(exc: Exception) -> ApiError | None:
             422,
             "validation_error",
             "Los datos enviados no son válidos: revise los campos indicados.",
-            [{"field": exc.field, "message": str(exc), "type": "invalid_value"}],
+            [{"field": exc.field, "message": str(exc), "type": exc.code}],
         )
     if isinstance(exc, BackOfficeUnavailable):
         return ApiError(503, "unavailable", "Un sistema externo no respondió. Intente nuevamente en unos minutos.")

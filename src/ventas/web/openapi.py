@@ -17,7 +17,8 @@ STATUS_TEXT = {
     401: "Not authenticated, or a bad signature",
     403: "The caller's role may not do this",
     404: "Not found",
-    409: "Conflict: claimed by another agent, already completed, not redrivable, an installation event that"
+    409: "Conflict: claimed by another agent (or reserved for the agent who agreed a call-again time),"
+    " already completed, not redrivable, an installation event that"
     " contradicts the order's state, or the first request with this idempotency key is still being created"
     " (retry after Retry-After seconds)",
     410: "The workflow no longer waits for this task (timed out)",

@@ -18,7 +18,7 @@ from pydantic_core import PydanticCustomError
 from ventas.domain.execution_graph import ExecutionGraph
 from ventas.domain.installation import InstallationEvent
 from ventas.domain.models import Channel, Lead, MissedCall, OrderState, Step
-from ventas.domain.tasks import RESULT_MODELS, TaskStatus
+from ventas.domain.tasks import RESULT_MODELS, CallAgain, TaskStatus
 from ventas.web.auth import Role
 from ventas.web.config import DEFAULT_MAX_BODY, WEBHOOK_MAX_BODY
 from ventas.web.views import (
@@ -307,6 +307,19 @@ OPERATIONS: tuple[Operation, ...] = (
         "(contact_customer, document_review: recorded on the request)",
         roles=frozenset({Role.AGENT}),
         body=CompletionBody,
+        response=TaskView,
+        errors=(400, 401, 403, 404, 409, 410, 413, 415, 422),
+    ),
+    Operation(
+        "callTaskAgain",
+        "POST",
+        "/v1/tasks/{task_id}/call-again",
+        "Step 1.2: the customer answered and asked to be called again at `call_again_at`. The same "
+        "call-back task goes back to the inbox due then, reserved for this agent until a grace passes; the "
+        "workflow keeps waiting. 422 on `call_again_at` (type not_in_future, after_deadline, "
+        "outside_business_hours or too_many_call_agains) with the latest time allowed in the message",
+        roles=frozenset({Role.AGENT}),
+        body=CallAgain,
         response=TaskView,
         errors=(400, 401, 403, 404, 409, 410, 413, 415, 422),
     ),

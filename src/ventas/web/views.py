@@ -13,9 +13,10 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from ventas.domain.kpi import KpiReport
-from ventas.domain.models import HistoryEntry, OrderState, SaleRequest, Step
+from ventas.domain.models import Channel, HistoryEntry, OrderState, SaleRequest, Step
 from ventas.domain.schedule import format_local
 from ventas.domain.tasks import HumanTask, RequestGlance, TaskKind, TaskStatus
+from ventas.domain.timeline import event_label
 from ventas.services.receipts import LeadReceipt
 from ventas.web.auth import Principal
 from ventas.web.masking import personal
@@ -35,6 +36,15 @@ STEP_LABELS: dict[Step, str] = {
     Step.QC: "Control de calidad programado",
     Step.QC_CALL: "Llamada de control de calidad (concluye el procedimiento)",  # also Step.CLOSED
     Step.REJECTION: "Venta no concretada",
+}
+
+CHANNEL_LABELS: dict[Channel, str] = {
+    Channel.IVR: "Llamada (IVR)",
+    Channel.WEB: "Página web",
+    Channel.BOTMAKER: "Chatbot (Botmaker)",
+    Channel.FACEBOOK: "Facebook",
+    Channel.WHATSAPP: "WhatsApp",
+    Channel.OTHER: "Otro canal",
 }
 
 KIND_LABELS: dict[TaskKind, str] = {
@@ -114,6 +124,7 @@ class HistoryView(BaseModel):
     at_local: str | None
     step: StepView
     event: str
+    label: str = Field(description="what the event means, in Spanish (ventas.domain.timeline)")
     detail: dict[str, Any]
 
 
@@ -162,9 +173,20 @@ class TaskView(BaseModel):
     step: StepView
     status: TaskStatus
     created_at: datetime
-    due_at: datetime
+    due_at: datetime = Field(description="when the task is due: the wait's deadline, or the agreed call-again time")
     due_at_local: str | None
+    deadline_at: datetime = Field(description="when the workflow stops waiting for this task")
+    deadline_at_local: str | None
     assignee: str | None
+    claimed_at: datetime | None = Field(None, description="when the assignee took it (handling time starts)")
+    call_again_at: datetime | None = Field(None, description="step 1.2: the time the customer asked to be called")
+    call_again_at_local: str | None = None
+    reserved_for: str | None = Field(
+        None, description="the agent who agreed the call-again time; others may take the task from reserved_until"
+    )
+    reserved_until: datetime | None = None
+    reserved_until_local: str | None = None
+    call_agains: int = Field(0, description="how many times this call-back was rescheduled")
     attempt: int
     instructions: str
     protocol: list[str] = Field(description="Anexo 1: what the agent says, phase by phase")
@@ -239,7 +261,12 @@ def history_view(entry: HistoryEntry, who: Principal | None = None) -> HistoryVi
     hidden = _PERSONAL_DETAIL if who is not None and who.sees_personal_data else _PERSONAL_DETAIL | {_CUSTOMER_WORDS}
     detail = {k: v for k, v in entry.detail.items() if k not in hidden}
     return HistoryView(
-        at=entry.at, at_local=local(entry.at), step=StepView.of(entry.step), event=entry.event, detail=detail
+        at=entry.at,
+        at_local=local(entry.at),
+        step=StepView.of(entry.step),
+        event=entry.event,
+        label=event_label(entry.event),
+        detail=detail,
     )
 
 
@@ -361,7 +388,16 @@ def task_view(task: HumanTask, request: SaleRequest | None, who: Principal) -> T
         created_at=task.created_at,
         due_at=task.due_at,
         due_at_local=local(task.due_at),
+        deadline_at=task.wait_deadline,
+        deadline_at_local=local(task.wait_deadline),
         assignee=task.assignee,
+        claimed_at=task.claimed_at,
+        call_again_at=task.call_again_at,
+        call_again_at_local=local(task.call_again_at),
+        reserved_for=task.reserved_for,
+        reserved_until=task.reserved_until,
+        reserved_until_local=local(task.reserved_until),
+        call_agains=task.call_agains,
         attempt=task.attempt,
         instructions=task.instructions,
         protocol=list(task.protocol),
