@@ -81,8 +81,9 @@ def test_an_agent_works_a_missed_call_to_the_qc_call(sign_in: SignIn, http: Http
     agent.fill("#f-address", "Calle España 123, Cochabamba")
     click_on_map(agent, *CENTRO)
     expect(agent.locator("#f-latitude")).not_to_have_value("")
-    assert abs(float(agent.input_value("#f-latitude")) - CENTRO[0]) < 0.002
-    assert abs(float(agent.input_value("#f-longitude")) - CENTRO[1]) < 0.002
+    # Written with a decimal comma, as Bolivians write numbers (the server reads either).
+    assert abs(float(agent.input_value("#f-latitude").replace(",", ".")) - CENTRO[0]) < 0.002
+    assert abs(float(agent.input_value("#f-longitude").replace(",", ".")) - CENTRO[1]) < 0.002
     agent.click("#complete")
     expect(agent.locator("[role='status']")).to_contain_text("GIS")
 

@@ -108,7 +108,7 @@ def test_form_errors_are_spanish_and_keyed_by_the_forms_field() -> None:
         RESULT_MODELS[TaskKind.LOCATION].model_validate(body)
     assert forms.spanish_errors(location.value) == {
         "address": "El texto es demasiado corto.",
-        "latitude": "Indique un número (use punto decimal).",
+        "latitude": "Escriba los grados con decimales, por ejemplo -17,3935 o -17.3935.",
         "longitude": "Este dato es obligatorio.",
     }
     body = forms.task_body(TaskKind.CALL_BACK, {"reached": "true", "ci": ""})
@@ -172,3 +172,79 @@ def test_scrubbed_causes_keep_the_request_id_and_hide_ci_and_phone() -> None:
     assert "vd-20261130-ca5e7558bc" in text
     assert "4567890" not in text
     assert "71234567" not in text
+
+
+@pytest.mark.parametrize(
+    ("latitude", "longitude", "point"),
+    [
+        ("-17,3935", "-66,1570", (-17.3935, -66.157)),  # as Bolivians write decimals
+        ("-17.3935", "-66.1570", (-17.3935, -66.157)),
+        (" −17,3935° ", "-66,157°", (-17.3935, -66.157)),  # typographic minus, degree sign, spaces
+        ("-17,3935; -66,1570", "", (-17.3935, -66.157)),  # a point pasted whole into the first field
+        ("-17.3935, -66.1570", "", (-17.3935, -66.157)),  # as a map application copies it
+        ("-17", "-66", (-17.0, -66.0)),
+    ],
+)
+def test_coordinates_are_read_as_people_type_them(latitude: str, longitude: str, point: tuple[float, float]) -> None:
+    body = forms.task_body(
+        TaskKind.LOCATION, {"address": "Calle España 123", "latitude": latitude, "longitude": longitude}
+    )
+    location = RESULT_MODELS[TaskKind.LOCATION].model_validate(body).location  # type: ignore[attr-defined]
+    assert (location.latitude, location.longitude) == point
+
+
+@pytest.mark.parametrize(
+    ("latitude", "longitude", "field", "message"),
+    [
+        ("diecisiete", "-66,157", "latitude", "Escriba los grados con decimales, por ejemplo -17,3935 o -17.3935."),
+        ("-17,39,35", "-66,157", "latitude", "Escriba los grados con decimales"),  # not one number
+        ("1.234,5", "-66,157", "latitude", "Escriba los grados con decimales"),  # thousands separator
+        ("nan", "-66,157", "latitude", "Escriba los grados con decimales"),
+        ("-17,3935", "1e3", "longitude", "Escriba los grados con decimales"),
+        ("-66,157", "-17,3935", "", ""),  # swapped: both in range, GIS answers for that point
+        ("-170,5", "-66,157", "latitude", "La latitud va de -90 a 90; en Bolivia la latitud está entre -23 y -9"),
+        ("-17,39", "-266", "longitude", "La longitud va de -180 a 180"),
+    ],
+)
+def test_nonsense_coordinates_are_refused_in_spanish_beside_their_field(
+    latitude: str, longitude: str, field: str, message: str
+) -> None:
+    body = forms.task_body(
+        TaskKind.LOCATION, {"address": "Calle España 123", "latitude": latitude, "longitude": longitude}
+    )
+    if not field:
+        RESULT_MODELS[TaskKind.LOCATION].model_validate(body)
+        return
+    with pytest.raises(ValidationError) as refused:
+        RESULT_MODELS[TaskKind.LOCATION].model_validate(body)
+    errors = forms.spanish_errors(refused.value)
+    assert list(errors) == [field]
+    assert errors[field].startswith(message)
+
+
+def test_the_api_reads_a_decimal_comma_and_names_the_field_it_refuses() -> None:
+    from ventas.domain.errors import field_errors
+    from ventas.domain.models import Lead
+
+    lead = Lead.model_validate(
+        {
+            "channel": "web",
+            "channel_lead_id": "w-1",
+            "phone": "+59171234567",
+            "location": {"address": "Calle España 123", "latitude": "-17,3935", "longitude": -66.157},
+        }
+    )
+    assert lead.location is not None
+    assert lead.location.latitude == -17.3935
+    with pytest.raises(ValidationError) as refused:
+        Lead.model_validate(
+            {
+                "channel": "web",
+                "channel_lead_id": "w-1",
+                "phone": "+59171234567",
+                "location": {"address": "Calle España 123", "latitude": "S 17", "longitude": -66.157},
+            }
+        )
+    (error,) = field_errors(refused.value)
+    assert (error["field"], error["type"]) == ("location.latitude", "coordinate_format")
+    assert error["message"].startswith("escriba los grados con decimales")

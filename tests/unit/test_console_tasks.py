@@ -39,10 +39,11 @@ def test_the_call_back_form_offers_call_again_with_the_latest_time_beside_the_fi
     console: Api, deps: Container
 ) -> None:
     task = call_back(deps)
-    page = text(get(console, f"/console/tasks/{task.task_id}", ANA))
+    raw = get(console, f"/console/tasks/{task.task_id}", ANA).body.decode()
+    page = html.unescape(raw)
     assert 'value="later"' in page
     assert "Contestó y pidió que le llamen más tarde" in page
-    field = page.split('id="f-call_again_at"', 1)[1].split(">", 1)[0]
+    field = raw.split('id="f-call_again_at"', 1)[1].split(">", 1)[0]  # as the browser parses it
     assert 'type="datetime-local"' in field
     assert 'min="2026-11-24T10:00"' in field  # now, in La Paz
     assert 'max="2026-11-24T17:45"' in field  # the deadline (18:00) less the margin

@@ -90,7 +90,7 @@ def _task_context(call: Page, task_id: str) -> dict[str, Any]:
         "script": _script(view, call.user),
         "context_rows": context_rows(view.context, requirement_names(d.catalogue.services(), service)),
         "services": d.catalogue.services(),
-        "map": coverage_map(point, call.settings.tiles_url) if view.kind == TaskKind.LOCATION else None,
+        "map": coverage_map(point, call.settings.tiles_url, "map-help") if view.kind == TaskKind.LOCATION else None,
         "legend": legend(),
         "reasons": forms.REVIEW_REASONS,
         "review_options": [(code, labels.get(code, code)) for code in pending],

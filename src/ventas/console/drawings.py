@@ -1,8 +1,9 @@
 """Server-side SVG: the GIS coverage map (step 5) and the KPI's 30-day chart (III.2).
 
-No tiles or scripts are needed to draw them; `static/console.js` only turns a click on the map
-into latitude and longitude. Coordinates use Web Mercator, as base map tiles do, so configured
-tiles (`VD_CONSOLE_TILES_URL`) line up with the zones.
+No tiles or scripts are needed to draw them; `static/console.js` turns a click on the map, or
+the arrow keys on the focused map, into latitude and longitude (and typed coordinates into the
+point). Coordinates use Web Mercator, as base map tiles do, so configured tiles
+(`VD_CONSOLE_TILES_URL`) line up with the zones.
 """
 
 from __future__ import annotations
@@ -101,15 +102,18 @@ def _tiles(f: Frame, url: str) -> list[str]:
     return out
 
 
-def coverage_map(point: tuple[float, float] | None = None, tiles_url: str = "") -> Markup:
-    """The zones as an accessible SVG; `point` = (lat, lon) marked. Click handling: console.js."""
+def coverage_map(point: tuple[float, float] | None = None, tiles_url: str = "", help_id: str = "") -> Markup:
+    """The zones as an accessible SVG; `point` = (lat, lon) marked. It takes the keyboard focus
+    (an application: the arrow keys move the point; `help_id` names the element that says so).
+    Click and key handling: console.js."""
     f = frame()
+    described = f' aria-describedby="{escape(help_id)}"' if help_id else ""
     parts = [
-        f'<svg id="coverage-map" class="map" viewBox="0 0 {MAP_WIDTH} {MAP_HEIGHT}" role="img" '
-        f'aria-labelledby="map-title" data-west="{f.west}" data-east="{f.east}" data-north="{f.north}" '
+        f'<svg id="coverage-map" class="map" viewBox="0 0 {MAP_WIDTH} {MAP_HEIGHT}" role="application" '
+        f'tabindex="0" aria-roledescription="mapa" aria-labelledby="map-title"{described} '
+        f'data-west="{f.west}" data-east="{f.east}" data-north="{f.north}" '
         f'data-south="{f.south}" xmlns="http://www.w3.org/2000/svg">',
-        '<title id="map-title">Mapa de zonas de cobertura GIS (Cochabamba). '
-        "Haga clic para marcar el domicilio.</title>",
+        '<title id="map-title">Mapa de zonas de cobertura GIS (Cochabamba) para marcar el domicilio</title>',
         f'<rect width="{MAP_WIDTH}" height="{MAP_HEIGHT}" fill="#f4f1ea"/>',
     ]
     if tiles_url:

@@ -7,10 +7,12 @@ become its body, and its pydantic errors become Spanish messages beside each fie
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, get_args
 
 from pydantic import ValidationError
+from pydantic_core.core_schema import ErrorType
 
+from ventas.domain.inputs import Location, split_point
 from ventas.domain.models import REASON_LABELS, REJECTION_REASONS, ReasonCode
 from ventas.domain.schedule import LA_PAZ, format_local
 from ventas.domain.tasks import HumanTask, TaskKind
@@ -27,7 +29,7 @@ _MESSAGES = {
     "string_pattern_mismatch": "El formato no es válido.",
     "bool_parsing": "Elija una opción.",
     "bool_type": "Elija una opción.",
-    "float_parsing": "Indique un número (use punto decimal).",
+    "float_parsing": "Indique un número, por ejemplo -17,3935.",
     "int_parsing": "Indique un número entero.",
     "greater_than_equal": "El valor es menor que el permitido.",
     "less_than_equal": "El valor es mayor que el permitido.",
@@ -39,6 +41,14 @@ _MESSAGES = {
 }
 
 
+_PYDANTIC_TYPES = frozenset(get_args(ErrorType))
+
+
+def _sentence(message: str) -> str:
+    """`texto` -> `Texto.`"""
+    return message[:1].upper() + message[1:] + ("" if message.endswith(".") else ".")
+
+
 def spanish_errors(exc: ValidationError, messages: dict[str, str] | None = None) -> dict[str, str]:
     """Field name (the form's input name) -> a Spanish message; GENERAL for the whole form.
     `messages` (pydantic error type -> message) overrides the generic ones for one form."""
@@ -48,9 +58,10 @@ def spanish_errors(exc: ValidationError, messages: dict[str, str] | None = None)
         name = loc[-1] if loc else GENERAL
         if messages and err["type"] in messages:
             message = messages[err["type"]]
+        elif err["type"] not in _MESSAGES and err["type"] not in _PYDANTIC_TYPES:  # our own, already Spanish
+            message = _sentence(str(err["msg"]))
         elif err["type"] == "value_error":
-            message = str(err["msg"]).removeprefix("Value error, ")
-            message = message[:1].upper() + message[1:] + ("" if message.endswith(".") else ".")
+            message = _sentence(str(err["msg"]).removeprefix("Value error, "))
         else:
             message = _MESSAGES.get(err["type"], "El dato no es válido.")
         found.setdefault(name, message)
@@ -70,6 +81,14 @@ def _local_datetime(value: str | None) -> str | None:
         return datetime.fromisoformat(value).replace(tzinfo=LA_PAZ).isoformat()
     except ValueError:
         return value
+
+
+def _one_number(text: str) -> bool:
+    try:
+        Location.model_validate({"address": "---", "latitude": text, "longitude": 0})
+    except ValidationError:
+        return False
+    return True
 
 
 def local_input(at: datetime) -> str:
@@ -110,13 +129,10 @@ def task_body(kind: TaskKind, form: dict[str, str]) -> dict[str, Any]:
     elif kind == TaskKind.IDENTIFICATION:
         body = {"ci": _text(form, "ci"), "service_code": _text(form, "service_code"), "name": _text(form, "name")}
     elif kind == TaskKind.LOCATION:
-        body = {
-            "location": {
-                "address": _text(form, "address"),
-                "latitude": _text(form, "latitude"),
-                "longitude": _text(form, "longitude"),
-            }
-        }
+        latitude, longitude = _text(form, "latitude"), _text(form, "longitude")
+        if latitude and not longitude and (pair := split_point(latitude)) and not _one_number(latitude):
+            latitude, longitude = pair  # a point pasted whole ("-17,3935; -66,1570") into the first field
+        body = {"location": {"address": _text(form, "address"), "latitude": latitude, "longitude": longitude}}
         body["location"] = {k: v for k, v in body["location"].items() if v is not None}
     elif kind == TaskKind.MANUAL_REVIEW:
         body = {"decision": _text(form, "decision"), "reason": _text(form, "reason"), "comment": _text(form, "comment")}

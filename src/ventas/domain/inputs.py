@@ -6,9 +6,13 @@ Re-exported by `ventas.domain.models`, the module most code imports them from.
 
 from __future__ import annotations
 
+import math
+import re
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
 from ventas.domain.identity import CI, IvrPhone, Phone  # identity formats: ventas.domain.identity
 
@@ -36,10 +40,73 @@ class IvrLine(StrEnum):
     L4001515 = "4001515"
 
 
+# Decimal degrees as people type them: a decimal comma as Bolivians write numbers ("-17,3935")
+# or a point ("-17.3935"), an optional sign (also the typographic minus), an optional degree sign.
+_DEGREES = r"[+-]?\d{1,3}(?:[.,]\d{1,15})?"
+_NUMBER = re.compile(_DEGREES)
+_PAIR = re.compile(rf"\s*({_DEGREES})°?\s*(?:[,;]\s*|\s+)({_DEGREES})°?\s*")
+_FORMAT = "escriba los grados con decimales, por ejemplo -17,3935 o -17.3935"
+
+
+def _clean(text: str) -> str:
+    return text.strip().replace("\u2212", "-").replace("°", "").replace(" ", "")
+
+
+def _degrees(value: object) -> object:
+    """A coordinate typed as text -> a float; a JSON number as it is. Raises a Spanish
+    `coordinate_format` error for anything else (words, thousands separators, NaN, infinity)."""
+    if isinstance(value, str):
+        text = _clean(value)
+        if not _NUMBER.fullmatch(text):
+            raise PydanticCustomError("coordinate_format", _FORMAT)
+        return float(text.replace(",", "."))
+    if isinstance(value, bool) or (isinstance(value, float) and not math.isfinite(value)):
+        raise PydanticCustomError("coordinate_format", _FORMAT)
+    return value
+
+
+def _within(low: float, high: float, name: str) -> AfterValidator:
+    def check(value: float) -> float:
+        if not low <= value <= high:
+            raise PydanticCustomError(
+                "coordinate_range",
+                "la {name} va de {low} a {high}; en Bolivia la latitud está entre -23 y -9 y la longitud "
+                "entre -70 y -57 (revise si la escribió al revés)",
+                {"name": name, "low": low, "high": high},
+            )
+        return value
+
+    return AfterValidator(check)
+
+
+_TEXT_TOO = 'decimal degrees; text with a decimal comma ("-17,3935") is read too'
+Latitude = Annotated[
+    float,
+    BeforeValidator(_degrees),
+    _within(-90, 90, "latitud"),
+    Field(description=_TEXT_TOO, json_schema_extra={"minimum": -90, "maximum": 90}),
+]
+Longitude = Annotated[
+    float,
+    BeforeValidator(_degrees),
+    _within(-180, 180, "longitud"),
+    Field(description=_TEXT_TOO, json_schema_extra={"minimum": -180, "maximum": 180}),
+]
+
+
+def split_point(text: str) -> tuple[str, str] | None:
+    """`-17,3935; -66,1570` or `-17.3935, -66.1570` (a point pasted into one field) -> its
+    latitude and longitude as typed; None when `text` is not such a pair."""
+    found = _PAIR.fullmatch(text.replace("\u2212", "-"))
+    return (found.group(1), found.group(2)) if found else None
+
+
 class Location(Strict):
+    """An address and its point in decimal degrees (WGS 84); text with a decimal comma is read."""
+
     address: str = Field(min_length=3, max_length=200)
-    latitude: float = Field(ge=-90, le=90)
-    longitude: float = Field(ge=-180, le=180)
+    latitude: Latitude
+    longitude: Longitude
 
 
 class Identification(Strict):
