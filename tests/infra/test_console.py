@@ -113,3 +113,32 @@ def test_only_the_api_function_may_read_the_console_secret(api: dict[str, Any]) 
                     readers[logical] = (statement["Action"], [_sub(r) for r in named])
     assert readers == {"ApiRole": ("secretsmanager:GetSecretValue", [arn])}
     assert _sub(api["ConsoleSecret"]["Properties"]["Name"]) == "${AWS::StackName}/console"
+
+
+def test_tiles_and_the_execution_link_are_parameters_of_the_api_function(built: Built, api: dict[str, Any]) -> None:
+    """VD_CONSOLE_TILES_URL and VD_CONSOLE_EXECUTION_LINK come from template parameters, whose
+    patterns accept exactly what the console's settings accept (tests/unit/test_console_settings)."""
+    from tests.unit.test_console_settings import BAD_LINKS, BAD_TILES, GOOD_LINKS, GOOD_TILES
+
+    parameters = built.cfn["Parameters"]
+    variables = _variables(api)
+    assert variables["VD_CONSOLE_TILES_URL"] == {"Ref": "ConsoleTilesUrl"}
+    assert parameters["ConsoleTilesUrl"]["Default"] == ""  # none: the zones alone, nothing fetched
+    tiles = re.compile(parameters["ConsoleTilesUrl"]["AllowedPattern"])
+    assert all(tiles.fullmatch(url) for url in ("", *GOOD_TILES))
+    assert not any(tiles.fullmatch(url) for url in BAD_TILES)
+
+    condition, in_aws_console, given = variables["VD_CONSOLE_EXECUTION_LINK"]["Fn::If"]
+    assert built.cfn["Conditions"][condition] == {"Fn::Equals": [{"Ref": "ConsoleExecutionLink"}, "aws-console"]}
+    assert given == {"Ref": "ConsoleExecutionLink"}
+    assert _sub(in_aws_console) == (
+        "https://${AWS::Region}.console.aws.amazon.com/states/home?region=${AWS::Region}#/v2/executions/details/"
+        "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:"
+        "${VentasDigitalesStateMachine.Name}:{request_id}"
+    )
+    # The execution is named after its request (ventas.adapters.aws), in the state machine it names.
+    assert built.cfn["Resources"]["VentasDigitalesStateMachine"]["Type"] == "AWS::StepFunctions::StateMachine"
+    assert parameters["ConsoleExecutionLink"]["Default"] == "aws-console"
+    links = re.compile(parameters["ConsoleExecutionLink"]["AllowedPattern"])
+    assert all(links.fullmatch(link) for link in ("", "aws-console", *GOOD_LINKS))
+    assert not any(links.fullmatch(link) for link in BAD_LINKS)

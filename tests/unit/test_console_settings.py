@@ -107,3 +107,54 @@ def test_a_missing_secret_is_an_error_not_an_empty_key(aws: None, monkeypatch: p
     monkeypatch.setenv("VD_CONSOLE_SECRET_ID", "vd-prod/none")
     with pytest.raises(GetParameterError):
         ConsoleSettings.from_env()
+
+
+# Tiles and the execution link: what the template's parameters accept (tests/infra/test_console.py
+# checks their AllowedPattern against these same examples).
+GOOD_TILES = ("https://tiles.example.bo/{z}/{x}/{y}.png", "https://t.example:8443/osm/{z}/{x}/{y}.png?key=abc")
+BAD_TILES = (
+    "http://tiles.example.bo/{z}/{x}/{y}.png",  # not https
+    "https://tiles.example.bo/{z}/{x}.png",  # no {y}
+    "https://tiles.example.bo/{z}/{x}/{y}.png; script-src *",  # would add a CSP directive
+    'https://tiles.example.bo/{z}/{x}/{y}.png" onload="x',
+    "https://{z}{x}{y}",  # no host
+)
+GOOD_LINKS = (
+    "https://us-east-1.console.aws.amazon.com/states/home?region=us-east-1#/v2/executions/details/"
+    "arn:aws:states:us-east-1:123456789012:execution:vd-prod-ventas-digitales:{request_id}",
+    "https://sso.example.bo/start?destination=states%3A{request_id}",
+)
+BAD_LINKS = ("https://console.aws.amazon.com/states/home", "javascript:alert('{request_id}')", "http://x/{request_id}")
+
+
+@pytest.mark.parametrize(
+    ("url", "origin"), list(zip(GOOD_TILES, ("https://tiles.example.bo", "https://t.example:8443"), strict=True))
+)
+def test_a_tiles_url_is_read_and_its_origin_allowed(
+    aws: None, monkeypatch: pytest.MonkeyPatch, url: str, origin: str
+) -> None:
+    monkeypatch.setenv("VD_CONSOLE_SECRET", KEY)
+    monkeypatch.setenv("VD_CONSOLE_TILES_URL", url)
+    settings = ConsoleSettings.from_env()
+    assert (settings.tiles_url, settings.tiles_origin) == (url, origin)
+
+
+@pytest.mark.parametrize("url", BAD_TILES)
+def test_a_tiles_url_that_could_break_the_page_is_refused(aws: None, monkeypatch: pytest.MonkeyPatch, url: str) -> None:
+    monkeypatch.setenv("VD_CONSOLE_SECRET", KEY)
+    monkeypatch.setenv("VD_CONSOLE_TILES_URL", url)
+    with pytest.raises(ValueError, match="VD_CONSOLE_TILES_URL"):
+        ConsoleSettings.from_env()
+
+
+@pytest.mark.parametrize(
+    ("link", "good"), [(link, True) for link in GOOD_LINKS] + [(link, False) for link in BAD_LINKS]
+)
+def test_an_execution_link_names_the_request(aws: None, monkeypatch: pytest.MonkeyPatch, link: str, good: bool) -> None:
+    monkeypatch.setenv("VD_CONSOLE_SECRET", KEY)
+    monkeypatch.setenv("VD_CONSOLE_EXECUTION_LINK", link)
+    if good:
+        assert ConsoleSettings.from_env().execution_link == link
+    else:
+        with pytest.raises(ValueError, match="VD_CONSOLE_EXECUTION_LINK"):
+            ConsoleSettings.from_env()

@@ -14,17 +14,27 @@
 | VD_CONSOLE_BASE_PATH | prefix of every link (`/api` behind the API Gateway stage; empty locally) |
 | VD_CONSOLE_TILES_URL | optional base map tiles, `https://tiles.example/{z}/{x}/{y}.png` (none locally) |
 | VD_CONSOLE_EXECUTION_LINK | optional AWS console link to an execution, with `{request_id}` in it (docs/console.md) |
+
+In AWS the last two are the template parameters ConsoleTilesUrl and ConsoleExecutionLink
+(infra/api.yaml), whose AllowedPattern accepts what `TILES_URL` and `EXECUTION_LINK` accept.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 LOCAL = "local"
 HOSTED = "hosted"
+# https, a host, the {z}, {x}, {y} placeholders, and nothing that could end a CSP source or an
+# attribute (its origin goes into the Content-Security-Policy, the URL into the map's SVG).
+TILES_URL = re.compile(
+    r"https://[A-Za-z0-9.-]+(:[0-9]+)?/(?=[^ \"'<>;]*\{z\})(?=[^ \"'<>;]*\{x\})(?=[^ \"'<>;]*\{y\})[^ \"'<>;]*"
+)
+EXECUTION_LINK = re.compile(r"https://[^ \"'<>]*\{request_id\}[^ \"'<>]*")
 
 
 @dataclass(frozen=True)
@@ -79,6 +89,12 @@ class ConsoleSettings:
             raise ValueError(
                 "the console's CSRF key (VD_CONSOLE_SECRET or the secret's csrf_key) must hold at least 32 characters"
             )
+        tiles_url = os.environ.get("VD_CONSOLE_TILES_URL", "")
+        if tiles_url and not TILES_URL.fullmatch(tiles_url):
+            raise ValueError("VD_CONSOLE_TILES_URL is an https URL with {z}, {x} and {y} (no quotes, spaces or ';')")
+        execution_link = os.environ.get("VD_CONSOLE_EXECUTION_LINK", "")
+        if execution_link and not EXECUTION_LINK.fullmatch(execution_link):
+            raise ValueError("VD_CONSOLE_EXECUTION_LINK is an https URL with {request_id} in it")
         users: tuple[DevUser, ...] = ()
         if signin == LOCAL:
             raw = json.loads(os.environ.get("VD_CONSOLE_DEV_USERS", "{}"))
@@ -93,8 +109,8 @@ class ConsoleSettings:
             pool_id=os.environ.get("VD_CONSOLE_POOL_ID", ""),
             dev_users=users,
             base_path=os.environ.get("VD_CONSOLE_BASE_PATH", "").rstrip("/"),
-            tiles_url=os.environ.get("VD_CONSOLE_TILES_URL", ""),
-            execution_link=os.environ.get("VD_CONSOLE_EXECUTION_LINK", ""),
+            tiles_url=tiles_url,
+            execution_link=execution_link,
         )
 
 
