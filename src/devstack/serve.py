@@ -4,6 +4,12 @@
 
 Prints the API's URL; `python -m devstack.tokens --role <role>` then issues credentials.
 The functional tests start this in a subprocess (with `--port 0`) and read the state file.
+
+Ctrl-C (or SIGTERM) stops the API and the moto server, removes the state file, flushes the
+output and leaves with `os._exit` (`end_process`): the interpreter's own finalization would
+then free, object by object, everything moto's backends hold (each execution with its thread,
+environment and history), seconds per thousand waiting executions, for a process that is
+ending anyway. A second Ctrl-C ends the process at once.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import logging
 import os
 import signal
 import subprocess
@@ -20,15 +27,17 @@ import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import FrameType
-from typing import TextIO
+from typing import NoReturn, TextIO
 
-from devstack.api_server import STATE_FILE, LocalApi, ensure_api, refresh_console_users
+from devstack.api_server import STATE_FILE, LocalApi, ensure_api, refresh_console_users, stop_api
 from devstack.stack import ROOT, LocalStack
 
 START_TIMEOUT = 90.0
 # `make run ARGS="--serve"`: one business minute per real second, so an agent's window (8 business
 # hours) lasts 8 minutes and a person can work tasks by hand before they expire.
 HUMAN_TIME_SCALE = 60.0
+STOPPING = "Deteniendo la pila local… (Ctrl-C otra vez para salir de inmediato)"
+STOPPED = "Pila local detenida."
 
 
 def announce_console(api: LocalApi, out: TextIO) -> None:
@@ -40,15 +49,29 @@ def announce_console(api: LocalApi, out: TextIO) -> None:
 
 
 def wait_for_interrupt() -> None:
-    """Block until Ctrl-C or SIGTERM."""
+    """Block until Ctrl-C or SIGTERM; from then on a second one ends the process at once
+    (the default handlers), should stopping hang."""
     stop = threading.Event()
 
     def interrupt(signum: int, frame: FrameType | None) -> None:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
         stop.set()
 
     signal.signal(signal.SIGTERM, interrupt)
     signal.signal(signal.SIGINT, interrupt)
     stop.wait()
+
+
+def end_process(code: int) -> NoReturn:
+    """Leave with `code` once the local stack is stopped: flush the logs and the output, then
+    `os._exit`, skipping the interpreter's finalization (module docstring). Only for the
+    command-line entry points, never from code a test runs in process."""
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(ValueError, OSError):  # closed, or a broken pipe
+            stream.flush()
+    os._exit(code)
 
 
 def keep_serving(stack: LocalStack, time_scale: float, out: TextIO) -> None:
@@ -64,6 +87,8 @@ def keep_serving(stack: LocalStack, time_scale: float, out: TextIO) -> None:
     api.write_state()
     announce_console(api, out)
     wait_for_interrupt()
+    print(STOPPING, file=out, flush=True)
+    stop_api(stack)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -85,9 +110,11 @@ def main(argv: list[str] | None = None) -> int:
     announce_console(api, sys.stdout)
 
     wait_for_interrupt()
+    print(STOPPING, flush=True)
     api.stop()
     stack.stop()
     path.unlink(missing_ok=True)
+    print(STOPPED, flush=True)
     return 0
 
 
@@ -101,6 +128,18 @@ def served_in_subprocess(
     environment less AWS/VD/MOTO variables; its output goes to `folder/serve.log`. Bounded
     start; the child is always stopped.
     """
+    process, api = start_served(folder, time_scale, parameters)
+    try:
+        yield api
+    finally:
+        stop_served(process)
+
+
+def start_served(
+    folder: Path, time_scale: str = "3600", parameters: Mapping[str, str] | None = None
+) -> tuple[subprocess.Popen[bytes], LocalApi]:
+    """The child process of `served_in_subprocess` and its API, once its state file is written
+    (`folder/stack.json`); RuntimeError (the child killed) when it does not start in time."""
     state = folder / "stack.json"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "VD_", "MOTO_"))}
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), env.get("PYTHONPATH", "")])
@@ -108,21 +147,26 @@ def served_in_subprocess(
     command += [f"--param={name}={value}" for name, value in (parameters or {}).items()]
     with (folder / "serve.log").open("wb") as log:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
-        try:
-            deadline = time.monotonic() + START_TIMEOUT
-            while not state.exists():
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"the local stack did not start: see {folder / 'serve.log'}")
-                time.sleep(0.1)
-            yield LocalApi.from_state(state)
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+    deadline = time.monotonic() + START_TIMEOUT
+    while not state.exists():
+        if process.poll() is not None or time.monotonic() > deadline:
+            stop_served(process)
+            raise RuntimeError(f"the local stack did not start: see {folder / 'serve.log'}")
+        time.sleep(0.1)
+    return process, LocalApi.from_state(state)
+
+
+def stop_served(process: subprocess.Popen[bytes], signum: int = signal.SIGTERM, timeout: float = 20) -> int:
+    """Stop the child as Ctrl-C (SIGINT) or a service manager (SIGTERM) would; killed when it has
+    not ended within `timeout` seconds. Returns its exit status."""
+    if process.poll() is None:
+        process.send_signal(signum)
+    try:
+        return process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        return process.wait(timeout=10)
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    end_process(main())

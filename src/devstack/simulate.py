@@ -31,7 +31,7 @@ from devstack.http_driver import HttpDriver
 from devstack.report import ProgressView, render_history, render_intro, render_summary
 from devstack.runlog import DayResult, RequestRecord, load_run, write_run
 from devstack.scenarios import Scenario, generate
-from devstack.serve import HUMAN_TIME_SCALE, keep_serving
+from devstack.serve import HUMAN_TIME_SCALE, end_process, keep_serving
 from devstack.stack import ROOT, LocalStack
 from ventas.config import Settings
 from ventas.domain.kpi import outcome_label
@@ -215,4 +215,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    end_process(main())  # the stack is stopped: skip finalizing its objects (devstack.serve)
