@@ -1,7 +1,8 @@
 """`make screenshots`: every console page, as each role sees it, into docs/img/ (PNG).
 
 Starts the local stack (as the browser tests do), puts a few requests through it over the HTTP
-API (a missed call, a lead waiting for documents, a rejection, a sale up to the QC call), then
+API (a missed call, one to call again later, a lead waiting for documents, a rejection, a sale
+up to the QC call), then
 signs in as each development user in headless Chromium and photographs the pages.
 """
 
@@ -13,6 +14,7 @@ import os
 import shutil
 import tempfile
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from devstack.driver import wait_for
@@ -21,6 +23,7 @@ from devstack.serve import served_in_subprocess
 from devstack.stack import ROOT
 from ventas.config import Timing
 from ventas.domain.tasks import TaskKind
+from ventas.web.auth import Role
 
 OUT = ROOT / "docs" / "img"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
@@ -46,6 +49,11 @@ def _lead(ci: str | None = None, location: bool = True) -> dict[str, object]:
 def _populate(http: HttpDriver) -> dict[str, str]:
     """Requests in the states the pages should show; returns ids by purpose."""
     ids = {"missed": http.missed_call("+5917" + str(uuid.uuid4().int)[:7])}
+    # A customer who asked to be called again in ten minutes (step 1.2): back in the inbox, reserved.
+    ids["later"] = http.missed_call("+5917" + str(uuid.uuid4().int)[:7])
+    later = http.open_task(ids["later"], TaskKind.CALL_BACK)
+    when = (datetime.now(UTC) + timedelta(minutes=10)).isoformat()
+    http.call("POST", f"/v1/tasks/{later.task_id}/call-again", Role.AGENT, "agente.local", body={"call_again_at": when})
     ids["location"] = http.submit_lead(**_lead(location=False))
     ids["documents"] = http.submit_lead(**_lead())
     ids["rejected"] = http.submit_lead(**_lead("3456789 CB"))

@@ -145,4 +145,4 @@ def test_the_point_is_chosen_with_the_keyboard_alone(sign_in: SignIn, http: Http
     expect(agent.locator("[role='status']")).to_contain_text("GIS")
     agent.goto(f"/console/requests/{request_id}")
     expect(agent.locator("#timeline")).to_contain_text("Ubicación del domicilio registrada (paso 5)")
-    assert "(-17.39300, -66.15600)" in agent.locator(".facts").first.inner_text()
+    assert "(-17,39300; -66,15600)" in agent.locator(".facts").first.inner_text()  # as Bolivians write it

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from ventas.console import dashboard, forms
 from ventas.console.drawings import coverage_map, frame, kpi_chart, zones
 from ventas.console.graph_svg import NODE_H, NODE_W, layout, render_graph
-from ventas.console.render import money, navigation
+from ventas.console.render import money, navigation, point_text
 from ventas.domain.execution_graph import build_graph, edges_of, scrub
 from ventas.domain.kpi import KpiReport
 from ventas.domain.models import Outcome
@@ -97,6 +97,7 @@ def test_the_chart_has_one_bar_per_day_and_the_threshold_line() -> None:
 def test_money_is_written_as_in_bolivia_and_navigation_follows_the_role() -> None:
     assert money(1234.5) == "Bs 1.234,50"
     assert money(169) == "Bs 169,00"
+    assert point_text(-17.3935, -66.157) == "-17,39350; -66,15700"
     assert [link.href for link in navigation({Role.AGENT}, local=False)] == ["/console/inbox"]
     assert [link.href for link in navigation({Role.OPS}, local=True)] == ["/console/ops", "/console/local"]
     assert navigation(set(), local=True) == []

@@ -13,6 +13,7 @@ from chalicelib.console_http import Page, page
 from chalicelib.http import deps
 from ventas.console import forms
 from ventas.console.drawings import coverage_map, legend
+from ventas.console.render import point_text
 from ventas.console.timeline import context_rows, requirement_names, timeline
 from ventas.domain.call_again import latest_call_again
 from ventas.domain.errors import CallAgainRefused, RequestNotFound, UnknownRequirement, UnknownService
@@ -246,7 +247,7 @@ def _pdf(call: Page, kind: str) -> Response:
     service = d.catalogue.service(request.service_code) if request.service_code else None
     if kind == "solicitud":
         loc = request.location
-        point = f"{loc.latitude:.5f}, {loc.longitude:.5f}" if loc else None
+        point = point_text(loc.latitude, loc.longitude) if loc else None
         body = solicitud_de_servicio(detail, service, loc.address if loc else None, point, d.clock.now())
     else:
         body = requirements_bundle(detail, service, d.clock.now())

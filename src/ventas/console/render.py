@@ -113,6 +113,12 @@ def file_kind(mime_type: str) -> str:
     return FILE_KINDS.get(str(mime_type), str(mime_type))
 
 
+def point_text(latitude: float, longitude: float) -> str:
+    """A point as Bolivians write it, decimal commas, the two apart by a semicolon:
+    `-17,39350; -66,15700`."""
+    return f"{number(latitude, 5)}; {number(longitude, 5)}"
+
+
 def number(value: float, decimals: int = 1) -> str:
     """Decimal comma: 96,5."""
     return f"{value:.{decimals}f}".replace(".", ",")
@@ -137,6 +143,7 @@ def environment() -> Environment:
     env.filters["estado_tarea"] = task_status_text
     env.filters["canal"] = channel_text
     env.filters["formato"] = file_kind
+    env.globals["punto"] = point_text
     env.filters["ejecucion"] = execution_status_text
     env.globals["htmx"] = HTMX
     return env
