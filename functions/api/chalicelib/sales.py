@@ -9,15 +9,9 @@ from ventas.domain.errors import RequestNotFound
 from ventas.domain.execution_graph import ExecutionGraph
 from ventas.domain.models import SaleRequest
 from ventas.services import duplicates, executions, queries
+from ventas.web.channel_views import channel_receipt_view, channel_request_view
 from ventas.web.spec import RedriveView
-from ventas.web.views import (
-    RequestDetail,
-    RequestPage,
-    channel_receipt_view,
-    channel_request_view,
-    request_detail,
-    request_summary,
-)
+from ventas.web.views import RequestDetail, RequestPage, request_detail, request_summary
 
 bp = Blueprint(__name__)
 
