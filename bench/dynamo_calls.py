@@ -54,6 +54,8 @@ LOG = ROOT / "build" / "bench-dynamo-calls.log"
 WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"})
 API_FRAME = ("chalicelib/http.py", "handle")
 LAMBDA_FRAME = ("devstack/moto_bridge.py", "invoke_in_process")
+SITE_PACKAGE = "src/ventas/services/"  # where a call site is named from
+SITE_SKIPPED = frozenset({"<lambda>", "attempt", "retry_on_conflict", "record", "change"})
 
 
 def missed_call_unreachable(driver: Driver, n: int) -> str:
@@ -79,6 +81,7 @@ class CallMeter:
         self._lock = threading.Lock()
         self.functions = {physical: logical for logical, physical in (functions or {}).items()}
         self.calls: Counter[tuple[str, str]] = Counter()  # (source, operation) -> calls
+        self.sites: Counter[tuple[str, str, str]] = Counter()  # (source, call site, operation) -> calls
         self.wru: Counter[str] = Counter()
         self.alternative_wru: Counter[str] = Counter()
         self.indexes: dict[str, list[tuple[str, str]]] = {}
@@ -92,6 +95,18 @@ class CallMeter:
 
     def learn_indexes(self, stack: LocalStack) -> None:
         self.indexes = table_indexes(stack)
+
+    def _site(self) -> str:
+        """The product's service functions on the stack, outermost first (`tasks.complete >
+        concurrency.update_request`): which operation of the code made the call."""
+        names: list[str] = []
+        frame = sys._getframe(3)
+        while frame is not None:
+            code = frame.f_code
+            if SITE_PACKAGE in code.co_filename and code.co_name not in SITE_SKIPPED:
+                names.append(f"{code.co_filename.rsplit('/', 1)[-1].removesuffix('.py')}.{code.co_name}")
+            frame = frame.f_back  # type: ignore[assignment]
+        return " > ".join(reversed(names)) or "?"
 
     def _source(self) -> str | None:
         frame = sys._getframe(2)
@@ -114,8 +129,10 @@ class CallMeter:
         if source is None:
             return
         units, alternative = self._units(model.name, params)
+        site = self._site()
         with self._lock:
             self.calls[(source, model.name)] += 1
+            self.sites[(source, site, model.name)] += 1
             self.wru[source] += units
             self.alternative_wru[source] += alternative
 
@@ -161,9 +178,9 @@ class CallMeter:
             units += base + sum(base if proj == "ALL" else 1 for key, proj in indexes if key in item)
         return units
 
-    def snapshot(self) -> tuple[Counter[tuple[str, str]], Counter[str], Counter[str]]:
+    def snapshot(self) -> tuple[Counter[tuple[str, str]], Counter[str], Counter[str], Counter[tuple[str, str, str]]]:
         with self._lock:
-            return Counter(self.calls), Counter(self.wru), Counter(self.alternative_wru)
+            return Counter(self.calls), Counter(self.wru), Counter(self.alternative_wru), Counter(self.sites)
 
     def settle(self, quiet: float = 0.3, timeout: float = 10) -> None:
         """Wait until no call was counted for `quiet` seconds (a stage finishing its writes)."""
@@ -177,7 +194,12 @@ class CallMeter:
             last = now
 
 
-def summary(calls: Counter[tuple[str, str]], wru: Counter[str], alternative: Counter[str]) -> dict[str, Any]:
+def summary(
+    calls: Counter[tuple[str, str]],
+    wru: Counter[str],
+    alternative: Counter[str],
+    sites: Counter[tuple[str, str, str]] | None = None,
+) -> dict[str, Any]:
     by_operation: Counter[str] = Counter()
     by_source: Counter[str] = Counter()
     for (source, operation), n in calls.items():
@@ -191,7 +213,13 @@ def summary(calls: Counter[tuple[str, str]], wru: Counter[str], alternative: Cou
         "alternative_inline_history_wru": sum(alternative.values()),
         "by_operation": dict(sorted(by_operation.items())),
         "by_source": dict(sorted(by_source.items())),
+        **({"by_site": by_site(sites)} if sites is not None else {}),
     }
+
+
+def by_site(sites: Counter[tuple[str, str, str]]) -> list[str]:
+    """`<source> <call site> <operation> x<n>` lines, in the order a reader follows a path."""
+    return [f"{source} | {site} | {operation} x{n}" for (source, site, operation), n in sorted(sites.items())]
 
 
 def measure_path(driver: Driver, meter: CallMeter, name: str, n: int) -> dict[str, Any]:
@@ -200,7 +228,7 @@ def measure_path(driver: Driver, meter: CallMeter, name: str, n: int) -> dict[st
     request_id = PATHS[name](driver, n)
     meter.settle()
     after = meter.snapshot()
-    result = summary(after[0] - before[0], after[1] - before[1], after[2] - before[2])
+    result = summary(after[0] - before[0], after[1] - before[1], after[2] - before[2], after[3] - before[3])
     return {"outcome": driver.request(request_id).outcome, **result}
 
 
