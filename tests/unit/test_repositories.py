@@ -60,10 +60,11 @@ def client(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 @pytest.fixture(params=["memory", "dynamo"])
 def repos(request: pytest.FixtureRequest) -> Repos:
     if request.param == "memory":
-        return Repos(InMemoryRequestRepository(), InMemoryTaskRepository())
+        tasks = InMemoryTaskRepository()
+        return Repos(InMemoryRequestRepository(tasks), tasks)
     dynamodb = request.getfixturevalue("client")
     return Repos(
-        DynamoRequestRepository("vd-requests", dynamodb),
+        DynamoRequestRepository("vd-requests", dynamodb, tasks_table="vd-tasks"),
         DynamoTaskRepository("vd-tasks", dynamodb),
     )
 

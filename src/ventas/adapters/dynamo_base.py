@@ -52,7 +52,12 @@ def _from_dynamo(value: Any) -> Any:
 
 
 def to_item(document: Mapping[str, Any]) -> Item:
-    return {k: _serializer.serialize(_to_dynamo(v)) for k, v in document.items()}
+    return {k: to_value(v) for k, v in document.items()}
+
+
+def to_value(value: Any) -> AttributeValueTypeDef:
+    """One value in JSON form (floats allowed) as a DynamoDB attribute value."""
+    return _serializer.serialize(_to_dynamo(value))
 
 
 def from_item(item: Mapping[str, Any], drop: frozenset[str] = frozenset()) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from ventas.domain.inputs import Lead as Lead  # noqa: PLC0414 - explicit re-exp
 from ventas.domain.inputs import Location as Location  # noqa: PLC0414 - explicit re-export
 from ventas.domain.inputs import MissedCall as MissedCall  # noqa: PLC0414 - explicit re-export
 from ventas.domain.inputs import Strict as Strict  # noqa: PLC0414 - explicit re-export
+from ventas.domain.open_tasks import ListsOpenTasks
 from ventas.domain.pending import PendingKeys
 
 # The reasons live in ventas.domain.reasons; re-exported here for the model's users.
@@ -84,8 +85,9 @@ class HistoryEntry(BaseModel):
     detail: dict[str, Any] = Field(default_factory=dict)
 
 
-class SaleRequest(PendingKeys):
-    """The aggregate: one sale request from the first contact to the QC call."""
+class SaleRequest(PendingKeys, ListsOpenTasks):
+    """The aggregate: one sale request from the first contact to the QC call. It lists its open
+    human tasks (`open_tasks`, `ventas.domain.open_tasks`)."""
 
     request_id: str
     channel: Channel

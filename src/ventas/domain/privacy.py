@@ -46,6 +46,7 @@ KEPT_FIELDS: frozenset[str] = frozenset(
         "installation_events",  # Instalaciones' event ids and kinds
         "waits",  # workflow task tokens (cleared when the request ends)
         "messages",  # message kinds and their state (sent, refused, a lease)
+        "open_tasks",  # task ids, kinds and attempts
     }
 )
 # Keys of a task's `result` that hold what a person said or typed.
