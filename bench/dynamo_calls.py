@@ -14,7 +14,11 @@ tests/infra/test_call_budget.py); write units are estimated from item sizes (mot
 no consumed capacity):
 
 - PutItem/DeleteItem: ceil(KB) on the table, plus ceil(KB) for each ALL-projection index the item
-  is in (1 for a KEYS_ONLY one); a delete of a small key item is 1.
+  is in (1 for a KEYS_ONLY one), plus 1 for each index entry the write removes (the item leaves a
+  sparse index, or an index key changes: the old entry is deleted); a delete of a small key item
+  is 1.
+- UpdateItem: as a PutItem of the item as stored after it (its ALL_NEW answer); a refused one
+  ceil(KB) of the item as stored.
 - TransactWriteItems: 2 x ceil(KB) per item on the table (AWS bills transactional writes double),
   plus the indexes' writes as above.
 
@@ -86,11 +90,14 @@ class CallMeter:
         self.alternative_wru: Counter[str] = Counter()
         self.indexes: dict[str, list[tuple[str, str]]] = {}
         self._history_bytes: defaultdict[str, int] = defaultdict(int)  # per request partition
+        self._indexed: dict[tuple[str, str], dict[str, Any]] = {}  # item -> its index keys, as last written
+        self._updating: dict[int, tuple[str, str]] = {}  # thread -> (source, table) of its UpdateItem
 
     def install(self) -> CallMeter:
         session = boto3.DEFAULT_SESSION or boto3.setup_default_session() or boto3.DEFAULT_SESSION
         assert session is not None
         session.events.register("before-parameter-build.dynamodb", self._before)
+        session.events.register("after-call.dynamodb.UpdateItem", self._after_update)
         return self
 
     def learn_indexes(self, stack: LocalStack) -> None:
@@ -129,6 +136,8 @@ class CallMeter:
         if source is None:
             return
         units, alternative = self._units(model.name, params)
+        if model.name == "UpdateItem":  # priced by the item it leaves (`_after_update`)
+            self._updating[threading.get_ident()] = (source, params["TableName"])
         site = self._site()
         with self._lock:
             self.calls[(source, model.name)] += 1
@@ -136,17 +145,36 @@ class CallMeter:
             self.wru[source] += units
             self.alternative_wru[source] += alternative
 
+    def _after_update(self, parsed: Mapping[str, Any], **_: Any) -> None:
+        pending = self._updating.pop(threading.get_ident(), None)
+        if pending is None:
+            return
+        source, table = pending
+        if "Attributes" in parsed:
+            units = self._item_units(table, parsed["Attributes"])
+        else:  # refused: the stored item (ALL_OLD) is still read and billed as a write
+            units = max(1, math.ceil(item_size(parsed.get("Item") or {}) / 1024))
+        with self._lock:
+            self.wru[source] += units
+            self.alternative_wru[source] += units
+
     def _item_units(self, table: str, item: Mapping[str, Any], factor: int = 1) -> int:
         base = max(1, math.ceil(item_size(item) / 1024))
         units = factor * base
+        keys = {}
         for hash_key, projection in self.indexes.get(table, []):
             if hash_key in item:
                 units += base if projection == "ALL" else 1
-        return units
+                keys[hash_key] = item[hash_key]
+        name = json.dumps({k: item[k] for k in ("pk", "sk", "task_id") if k in item}, sort_keys=True)
+        with self._lock:
+            before = self._indexed.get((table, name), {})
+            self._indexed[(table, name)] = keys
+        return units + sum(1 for key, value in before.items() if keys.get(key) != value)  # entries removed
 
     def _units(self, operation: str, params: Mapping[str, Any]) -> tuple[int, int]:
         """(write units of the call, write units of the inline-history alternative)."""
-        if operation not in WRITES:
+        if operation not in WRITES or operation == "UpdateItem":  # an update: `_after_update`
             return 0, 0
         if operation == "TransactWriteItems":
             puts = [i["Put"] for i in params["TransactItems"] if "Put" in i]
