@@ -188,6 +188,12 @@ class RequestRepository(Protocol):
 
     def by_order(self, order_id: str) -> SaleRequest | None: ...
 
+    def awaiting_documents(self, phone_key: str) -> SaleRequest | None:
+        """The open request that waits for documents from the phone whose keyed hash is
+        `phone_key`, as an index holds it: possibly a moment behind the table (a save of it,
+        conditional on its version, then fails and the caller reads it again); None when the
+        index holds none (or, passing, more than one)."""
+
     def get_many(self, request_ids: Sequence[str]) -> dict[str, SaleRequest]:
         """Several requests in one read (BatchGetItem); unknown ids are left out."""
 

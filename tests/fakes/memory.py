@@ -19,6 +19,7 @@ from ventas.adapters.dynamo_keys import (
     INBOX_PAGE_KEY,
     OPEN_TASK_STATES,
     REQUEST_PAGE_KEY,
+    awaiting_documents_key,
     check_day,
     check_limit,
     decode_page,
@@ -171,6 +172,11 @@ class InMemoryRequestRepository:
 
     def by_order(self, order_id: str) -> SaleRequest | None:
         return next((r for r in self._all() if r.order_id == order_id), None)
+
+    def awaiting_documents(self, phone_key: str) -> SaleRequest | None:
+        partition = awaiting_documents_key(phone_key)
+        found = [r for r in self._all() if request_index(r).get("gsi4pk") == partition]
+        return found[0] if len(found) == 1 else None
 
     def get_many(self, request_ids: Sequence[str]) -> dict[str, SaleRequest]:
         with self._lock:

@@ -160,3 +160,37 @@ def test_a_repository_without_the_tasks_table_cannot_save_tasks(client: Any) -> 
 
     with pytest.raises(ValueError, match="tasks table"):
         requests.save(requests.get("r1"), [TaskWrite(task("t1"))])
+
+
+def test_a_request_is_in_the_awaiting_documents_index_only_while_it_waits_for_them(repos: Repos) -> None:
+    repos.requests.add(sale("r1"))
+    request = repos.requests.get("r1")
+    assert repos.requests.awaiting_documents("phone#a") is None
+
+    request.await_documents("tok-d", "phone#a")
+    repos.requests.save(request)
+    found = repos.requests.awaiting_documents("phone#a")
+    assert found is not None
+    assert (found.request_id, found.version, found.waits) == ("r1", 1, {"documents": "tok-d"})
+
+    request.change_phone(T0, "+59171234599", "phone#b")  # the index key follows the phone
+    repos.requests.save(request)
+    assert repos.requests.awaiting_documents("phone#a") is None
+    assert repos.requests.awaiting_documents("phone#b") is not None
+
+    request.take_wait("documents")  # the checklist is complete: it leaves the index
+    repos.requests.save(request)
+    assert repos.requests.awaiting_documents("phone#b") is None
+
+
+def test_only_a_request_awaiting_documents_carries_the_index_key(client: Any) -> None:
+    requests = DynamoRequestRepository("vd-requests", client)
+    requests.add(sale("r1", documents_from="phone#a", waits={"documents": "tok-d"}))
+    requests.add(sale("r2", documents_from="phone#b"))  # no wait kept: not in the index
+
+    def item(request_id: str) -> dict[str, Any]:
+        key = {"pk": {"S": f"REQ#{request_id}"}, "sk": {"S": "META"}}
+        return dict(client.get_item(TableName="vd-requests", Key=key)["Item"])
+
+    assert item("r1")["gsi4pk"] == {"S": "DOCS#phone#a"}
+    assert "gsi4pk" not in item("r2")

@@ -80,6 +80,7 @@ from ventas.adapters.dynamo_base import (
 )
 from ventas.adapters.dynamo_keys import (
     REQUEST_PAGE_KEY,
+    awaiting_documents_key,
     check_day,
     decode_page,
     encode_page,
@@ -96,7 +97,7 @@ if TYPE_CHECKING:
 
 BATCH_GET = 100  # DynamoDB's limit of keys per BatchGetItem
 BATCH_ATTEMPTS = 5
-_REQUEST_EXTRA = frozenset({"pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "gsi3pk"})
+_REQUEST_EXTRA = frozenset({"pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "gsi3pk", "gsi4pk"})
 
 __all__ = ["KEY_TTL_SECONDS", "TTL_ATTRIBUTE", "DynamoRequestRepository", "DynamoTaskRepository", "table_definitions"]
 
@@ -280,6 +281,15 @@ class DynamoRequestRepository(Table):
             if item is not None and (request := _request(item)).order_id == order_id:
                 return request
         return None
+
+    def awaiting_documents(self, phone_key: str) -> SaleRequest | None:
+        """One Query of the sparse GSI `awaiting_documents` (eventually consistent)."""
+        items = self._query_all(
+            IndexName="awaiting_documents",
+            KeyConditionExpression="gsi4pk = :pk",
+            ExpressionAttributeValues={":pk": string_attr(awaiting_documents_key(phone_key))},
+        )
+        return _request(items[0]) if len(items) == 1 else None
 
     def get_many(self, request_ids: Sequence[str]) -> dict[str, SaleRequest]:
         """BatchGetItem, 100 keys a call, consistent; unprocessed keys asked again (bounded)."""

@@ -136,12 +136,13 @@ def table_definitions(requests_table: str, tasks_table: str) -> list[dict[str, A
         {
             "TableName": requests_table,
             "BillingMode": "PAY_PER_REQUEST",
-            "AttributeDefinitions": strings("pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "gsi3pk"),
+            "AttributeDefinitions": strings("pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "gsi3pk", "gsi4pk"),
             "KeySchema": schema("pk", "sk"),
             "GlobalSecondaryIndexes": [
                 gsi("by_status", "gsi1pk", "gsi1sk", "ALL"),
                 gsi("by_day", "gsi2pk", "gsi2sk", "ALL"),
                 gsi("by_order", "gsi3pk", None, "KEYS_ONLY"),
+                gsi("awaiting_documents", "gsi4pk", None, "ALL"),
             ],
         },
         {

@@ -50,7 +50,14 @@ def request_index(request: SaleRequest) -> dict[str, str]:
     }
     if request.order_id:
         index["gsi3pk"] = f"ORDER#{request.order_id}"
+    if request.documents_from and "documents" in request.waits:
+        index["gsi4pk"] = awaiting_documents_key(request.documents_from)
     return index
+
+
+def awaiting_documents_key(phone_key: str) -> str:
+    """The partition of GSI `awaiting_documents` of a phone's keyed hash."""
+    return f"DOCS#{phone_key}"
 
 
 def request_keys(request: SaleRequest) -> dict[str, str]:
