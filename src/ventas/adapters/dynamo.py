@@ -315,7 +315,9 @@ class DynamoRequestRepository(Table):
 
 
 def _request_item(request: SaleRequest) -> Item:
-    return to_item(request.model_dump(mode="json") | request_keys(request))
+    """Absent values are left out (a null attribute is bytes every write pays for); they read
+    back as the model's defaults (`open_tasks` left out reads as None: `_request`)."""
+    return to_item(request.model_dump(mode="json", exclude_none=True) | request_keys(request))
 
 
 def _request(item: Item) -> SaleRequest:
