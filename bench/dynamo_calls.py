@@ -241,6 +241,7 @@ def summary(
         "alternative_inline_history_wru": sum(alternative.values()),
         "by_operation": dict(sorted(by_operation.items())),
         "by_source": dict(sorted(by_source.items())),
+        "write_units_by_source": {k: v for k, v in sorted(wru.items()) if v},
         **({"by_site": by_site(sites)} if sites is not None else {}),
     }
 
@@ -272,7 +273,7 @@ def measure_routes(driver: Driver, meter: CallMeter, n: int) -> dict[str, dict[s
         after = meter.snapshot()
         calls = Counter({k: v for k, v in (after[0] - before[0]).items() if k[0] == f"api:{op}"})
         routes[label] = summary(calls, Counter({f"api:{op}": (after[1] - before[1])[f"api:{op}"]}), Counter())
-        for key in ("alternative_inline_history_wru", "by_source"):
+        for key in ("alternative_inline_history_wru", "by_source", "write_units_by_source"):
             routes[label].pop(key)
         return answer
 
