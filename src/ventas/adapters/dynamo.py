@@ -9,9 +9,10 @@ together:
 item           pk                    sk                  other attributes
 =============  ====================  ==================  ==========================================
 request        ``REQ#<request_id>``  ``META``            the SaleRequest fields (JSON form, numbers
-                                                         as N; the workflow tokens in ``waits``,
-                                                         message states in ``messages``) + index
-                                                         attributes below
+                                                         as N, absent values left out; the
+                                                         workflow tokens in ``waits``, message
+                                                         states in ``messages``, its open tasks
+                                                         in ``open_tasks``) + index attributes
 history entry  ``REQ#<request_id>``  ``HIST#<at>#<tb>``  the HistoryEntry fields
 claimed key    ``KEY#<key>``         ``KEY``             ``request_id``, ``expires_at`` (TTL, below)
 =============  ====================  ==================  ==========================================
@@ -24,6 +25,10 @@ Index attributes of a request item (rewritten by every `save`):
   ``gsi2sk`` = ``<created_at>#<request_id>``: GSI ``by_day`` (projection ALL), read to the end.
 - ``gsi3pk`` = ``ORDER#<order_id>``, only once the Smartflex order exists: sparse GSI
   ``by_order`` (KEYS_ONLY, then a consistent GetItem of the request).
+- ``gsi4pk`` = ``DOCS#<keyed hash of the phone>`` (``documents_from``), only while the workflow
+  waits for the customer's documents: sparse GSI ``awaiting_documents`` (projection ALL), one
+  Query finds the request a WhatsApp document is for. A copy a moment behind the table is
+  caught by the save's version condition (the caller reads the request again).
 
 Timestamps in keys are UTC, fixed width (``2026-11-27T02:00:00.000000Z``) so they sort as text.
 ``<tb>`` is a per-process sequence plus 8 random hex digits: entries with the same ``at`` keep
@@ -34,8 +39,12 @@ one read. Either writes, in the same TransactWriteItems (a PutItem when there is
 the history entries the request recorded (`SaleRequest.new_history`), the keys it bound
 (`new_keys`, unconditional: keys only this request can own, a wamid, a WhatsApp message id)
 and, for `save`, deletes the keys it released (`released_keys`, each only if still bound to
-it); `add` may also claim keys (each only if unbound, else `KeyTaken`). So a state is never
-stored without its history, its keys or the reverse. One unit per state change: the access
+it), puts the keys it claims (`claimed_keys`, each only if unbound; a key not as expected:
+the save goes without them and each is released or claimed on its own) and writes the task
+items it carries (`TaskWrite`: a new task only if absent, a changed one only if its stored
+status is still the expected one) on the tasks table; `add` may also claim keys (each only
+if unbound, else `KeyTaken`). So a state is never stored without its history, its keys, its
+tasks or the reverse (`ventas.adapters.dynamo_units`). One unit per state change: the access
 patterns and their counts are in docs/architecture.md ("Access patterns"). `claim_key` is
 PutItem if ``attribute_not_exists(pk)``; on ConditionalCheckFailed it returns the id already
 bound, so concurrent claims agree on one id. `release_key` deletes only if ``request_id``
@@ -50,7 +59,9 @@ in the fixed-width form above, and:
 - GSI ``by_request``: partition ``request_id``, sort ``created_at``, projection ALL.
 
 `transition` is PutItem if ``#status = :expected`` (and ``#assignee = :assignee`` when an
-assignee is expected); a failed condition becomes `TaskConflict` with a code for the agent.
+assignee is expected); `update` (a claim, a release, an expiry) is UpdateItem of a few fields
+under the same kind of condition, without a read; a failed condition becomes `TaskConflict`
+with a code for the agent (from the stored item DynamoDB returns).
 
 Paging tokens are opaque: URL-safe base64 of the JSON of the last returned item's key. A page
 carries a token only when more items follow (queries read ``limit + 1`` items).
