@@ -11,16 +11,10 @@ session and attributed to what made it: an API operation (`api:<operationId>`), 
 function (`fn:<logical id>`) or another thread (the execution-end listener). Calls the bench
 makes itself to watch the stack are not counted. Counts are deterministic (a test keeps them:
 tests/infra/test_call_budget.py); write units are estimated from item sizes (moto reports
-no consumed capacity):
-
-- PutItem/DeleteItem: ceil(KB) on the table, plus ceil(KB) for each ALL-projection index the item
-  is in (1 for a KEYS_ONLY one), plus 1 for each index entry the write removes (the item leaves a
-  sparse index, or an index key changes: the old entry is deleted); a delete of a small key item
-  is 1.
-- UpdateItem: as a PutItem of the item as stored after it (its ALL_NEW answer); a refused one
-  ceil(KB) of the item as stored.
-- TransactWriteItems: 2 x ceil(KB) per item on the table (AWS bills transactional writes double),
-  plus the indexes' writes as above.
+no consumed capacity) by `bench.common.WriteUnits`, the rule every bench uses (a transactional
+item counts double; an index holding the item adds its size; an index entry removed adds 1).
+Each path also names its call sites (`by_site`): the product's service functions that made
+each call.
 
 Beside the design in use (state + history in one transaction), each save is also priced as the
 alternative the issue asks about: one PutItem of a request item that carries its whole history
@@ -47,7 +41,18 @@ from typing import Any
 
 import boto3
 
-from bench.common import CENTRO, SERVICE, ci, documents_for, item_size, phone, start_stack, table_indexes, write_result
+from bench.common import (
+    CENTRO,
+    SERVICE,
+    WriteUnits,
+    ci,
+    documents_for,
+    item_size,
+    phone,
+    start_stack,
+    table_indexes,
+    write_result,
+)
 from bench.transitions import PATHS as TRANSITION_PATHS
 from devstack.driver import Driver
 from devstack.simulate import logs_to
@@ -88,9 +93,8 @@ class CallMeter:
         self.sites: Counter[tuple[str, str, str]] = Counter()  # (source, call site, operation) -> calls
         self.wru: Counter[str] = Counter()
         self.alternative_wru: Counter[str] = Counter()
-        self.indexes: dict[str, list[tuple[str, str]]] = {}
+        self.write_units = WriteUnits()
         self._history_bytes: defaultdict[str, int] = defaultdict(int)  # per request partition
-        self._indexed: dict[tuple[str, str], dict[str, Any]] = {}  # item -> its index keys, as last written
         self._updating: dict[int, tuple[str, str]] = {}  # thread -> (source, table) of its UpdateItem
 
     def install(self) -> CallMeter:
@@ -101,7 +105,7 @@ class CallMeter:
         return self
 
     def learn_indexes(self, stack: LocalStack) -> None:
-        self.indexes = table_indexes(stack)
+        self.write_units.indexes = table_indexes(stack)
 
     def _site(self) -> str:
         """The product's service functions on the stack, outermost first (`tasks.complete >
@@ -150,40 +154,19 @@ class CallMeter:
         if pending is None:
             return
         source, table = pending
-        if "Attributes" in parsed:
-            units = self._item_units(table, parsed["Attributes"])
-        else:  # refused: the stored item (ALL_OLD) is still read and billed as a write
-            units = max(1, math.ceil(item_size(parsed.get("Item") or {}) / 1024))
+        units = self.write_units.updated(table, parsed)
         with self._lock:
             self.wru[source] += units
             self.alternative_wru[source] += units
 
-    def _item_units(self, table: str, item: Mapping[str, Any], factor: int = 1) -> int:
-        base = max(1, math.ceil(item_size(item) / 1024))
-        units = factor * base
-        keys = {}
-        for hash_key, projection in self.indexes.get(table, []):
-            if hash_key in item:
-                units += base if projection == "ALL" else 1
-                keys[hash_key] = item[hash_key]
-        name = json.dumps({k: item[k] for k in ("pk", "sk", "task_id") if k in item}, sort_keys=True)
-        with self._lock:
-            before = self._indexed.get((table, name), {})
-            self._indexed[(table, name)] = keys
-        return units + sum(1 for key, value in before.items() if keys.get(key) != value)  # entries removed
-
     def _units(self, operation: str, params: Mapping[str, Any]) -> tuple[int, int]:
         """(write units of the call, write units of the inline-history alternative)."""
-        if operation not in WRITES or operation == "UpdateItem":  # an update: `_after_update`
+        if operation not in WRITES:
             return 0, 0
+        units = self.write_units.of_call(operation, params)
         if operation == "TransactWriteItems":
             puts = [i["Put"] for i in params["TransactItems"] if "Put" in i]
-            others = [i for i in params["TransactItems"] if "Put" not in i]
-            units = sum(self._item_units(p["TableName"], p["Item"], factor=2) for p in puts) + 2 * len(others)
-            return units, self._inline(puts) + 2 * len(others)
-        table = params.get("TableName", "")
-        item = params.get("Item") or params.get("Key", {})
-        units = self._item_units(table, item)
+            return units, self._inline(puts) + 2 * (len(params["TransactItems"]) - len(puts))
         return units, self._inline([params]) if "Item" in params else units
 
     def _inline(self, puts: list[Mapping[str, Any]]) -> int:
@@ -202,7 +185,7 @@ class CallMeter:
             item = put["Item"]
             grown = item_size(item) + self._history_bytes.get(item.get("pk", {}).get("S", ""), 0)
             base = max(1, math.ceil(grown / 1024))
-            indexes = self.indexes.get(put["TableName"], [])
+            indexes = self.write_units.indexes.get(put["TableName"], [])
             units += base + sum(base if proj == "ALL" else 1 for key, proj in indexes if key in item)
         return units
 
