@@ -184,14 +184,64 @@ def table_indexes(stack: LocalStack) -> dict[str, list[tuple[str, str]]]:
     return found
 
 
+class WriteUnits:
+    """Write units of DynamoDB writes, estimated from item sizes (moto reports no consumed
+    capacity), one rule for every bench:
+
+    - a written item: ceil(KB) on its table (twice in a TransactWriteItems: AWS bills
+      transactional writes double), plus ceil(KB) for each ALL-projection index holding it (1
+      for a KEYS_ONLY one), plus 1 for each index entry the write removes (the item leaves a
+      sparse index, or an index key changes: the old entry is deleted);
+    - UpdateItem: as a written item, the item as stored after it (`updated`, from its ALL_NEW
+      answer); a refused one ceil(KB) of the stored item;
+    - a Delete, or a transaction's Update or ConditionCheck: 1 (2 in a transaction).
+    """
+
+    def __init__(self, indexes: dict[str, list[tuple[str, str]]] | None = None) -> None:
+        self.indexes = indexes or {}  # table -> [(hash key, projection)]: `table_indexes`
+        self._lock = threading.Lock()
+        self._indexed: dict[tuple[str, str], dict[str, Any]] = {}  # item -> its index keys, as last written
+
+    def of_call(self, operation: str, params: Mapping[str, Any]) -> int:
+        """Units of a write call, known from its parameters (UpdateItem: 0 here, `updated`)."""
+        if operation == "TransactWriteItems":
+            puts = [i["Put"] for i in params["TransactItems"] if "Put" in i]
+            others = len(params["TransactItems"]) - len(puts)
+            return sum(self.item(p["TableName"], p["Item"], factor=2) for p in puts) + 2 * others
+        if operation == "UpdateItem":
+            return 0
+        if "Item" in params:
+            return self.item(params.get("TableName", ""), params["Item"])
+        return self.item(params.get("TableName", ""), params.get("Key", {}))  # a delete
+
+    def updated(self, table: str, parsed: Mapping[str, Any]) -> int:
+        """Units of an UpdateItem from its answer: the item as stored after it, or as refused."""
+        if "Attributes" in parsed:
+            return self.item(table, parsed["Attributes"])
+        return max(1, math.ceil(item_size(parsed.get("Item") or {}) / 1024))
+
+    def item(self, table: str, item: Mapping[str, Any], factor: int = 1) -> int:
+        base = max(1, math.ceil(item_size(item) / 1024))
+        units = factor * base
+        keys = {}
+        for hash_key, projection in self.indexes.get(table, []):
+            if hash_key in item:
+                units += base if projection == "ALL" else 1
+                keys[hash_key] = item[hash_key]
+        name = json.dumps({k: item[k] for k in ("pk", "sk", "task_id") if k in item}, sort_keys=True)
+        with self._lock:
+            before = self._indexed.get((table, name), {})
+            self._indexed[(table, name)] = keys
+        return units + sum(1 for key, value in before.items() if keys.get(key) != value)  # entries removed
+
+
 class Meter:
     """Counts the stack's DynamoDB, S3 and Lambda calls, with estimated request units.
 
-    moto reports no consumed capacity, so units are estimated from item sizes: a write is
-    ceil(size / 1 KB) WRU, plus the same for each global secondary index holding the item
-    (every index here projects ALL but one, which projects keys); a read is ceil(size / 4 KB)
-    RRU when strongly consistent, half when eventually consistent (every GSI query). A Query
-    is charged on what it returns (a FilterExpression's dropped items are not seen here).
+    moto reports no consumed capacity, so units are estimated from item sizes: a write as
+    `WriteUnits` says; a read is ceil(size / 4 KB) RRU when strongly consistent, half when
+    eventually consistent (every GSI query). A Query is charged on what it returns (a
+    FilterExpression's dropped items are not seen here).
     """
 
     def __init__(self) -> None:
@@ -200,7 +250,7 @@ class Meter:
         self.counts: Counter[str] = Counter()
         self.units: Counter[str] = Counter()
         self.lambda_seconds: list[float] = []
-        self.indexes: dict[str, list[tuple[str, str]]] = {}  # table -> [(hash key, projection)]
+        self.write_units = WriteUnits()
         self.driver_thread = threading.get_ident()
 
     def install(self) -> None:
@@ -213,7 +263,7 @@ class Meter:
         session.events.register("after-call.lambda.Invoke", self._after_invoke)
 
     def learn_indexes(self, stack: LocalStack) -> None:
-        self.indexes = table_indexes(stack)
+        self.write_units.indexes = table_indexes(stack)
 
     def snapshot(self) -> tuple[Counter[str], Counter[str], int]:
         with self._lock:
@@ -232,20 +282,15 @@ class Meter:
         self._local.params = params  # the API parameters; after-call does not get them
         if not self._stack_side() or model.name not in WRITES:
             return
-        size = item_size(params.get("Item") or params.get("Key", {}))
-        if model.name == "UpdateItem":
-            size += item_size(params.get("ExpressionAttributeValues", {}))
-        base = max(1, math.ceil(size / 1024))
-        units = base
-        for hash_key, projection in self.indexes.get(params.get("TableName", ""), []):
-            if hash_key in params.get("Item", {}):
-                units += base if projection == "ALL" else 1
-        self._add("dynamodb_writes", units, "wru")
+        self._add("dynamodb_writes", self.write_units.of_call(model.name, params), "wru")
 
     def _after_dynamodb(self, model: Any, parsed: Mapping[str, Any], **_: Any) -> None:
+        params: Mapping[str, Any] = getattr(self._local, "params", {})
+        if self._stack_side() and model.name == "UpdateItem":
+            with self._lock:
+                self.units["wru"] += self.write_units.updated(params.get("TableName", ""), parsed)
         if not self._stack_side() or model.name not in READS:
             return
-        params: Mapping[str, Any] = getattr(self._local, "params", {})
         factor = 1.0 if params.get("ConsistentRead") and "IndexName" not in params else 0.5
         if model.name == "GetItem":
             units = max(1, math.ceil(item_size(parsed.get("Item", {})) / 4096)) * factor

@@ -11,12 +11,10 @@ session and attributed to what made it: an API operation (`api:<operationId>`), 
 function (`fn:<logical id>`) or another thread (the execution-end listener). Calls the bench
 makes itself to watch the stack are not counted. Counts are deterministic (a test keeps them:
 tests/infra/test_call_budget.py); write units are estimated from item sizes (moto reports
-no consumed capacity):
-
-- PutItem/DeleteItem: ceil(KB) on the table, plus ceil(KB) for each ALL-projection index the item
-  is in (1 for a KEYS_ONLY one); a delete of a small key item is 1.
-- TransactWriteItems: 2 x ceil(KB) per item on the table (AWS bills transactional writes double),
-  plus the indexes' writes as above.
+no consumed capacity) by `bench.common.WriteUnits`, the rule every bench uses (a transactional
+item counts double; an index holding the item adds its size; an index entry removed adds 1).
+Each path also names its call sites (`by_site`): the product's service functions that made
+each call.
 
 Beside the design in use (state + history in one transaction), each save is also priced as the
 alternative the issue asks about: one PutItem of a request item that carries its whole history
@@ -43,7 +41,18 @@ from typing import Any
 
 import boto3
 
-from bench.common import CENTRO, SERVICE, ci, documents_for, item_size, phone, start_stack, table_indexes, write_result
+from bench.common import (
+    CENTRO,
+    SERVICE,
+    WriteUnits,
+    ci,
+    documents_for,
+    item_size,
+    phone,
+    start_stack,
+    table_indexes,
+    write_result,
+)
 from bench.transitions import PATHS as TRANSITION_PATHS
 from devstack.driver import Driver
 from devstack.simulate import logs_to
@@ -54,6 +63,8 @@ LOG = ROOT / "build" / "bench-dynamo-calls.log"
 WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"})
 API_FRAME = ("chalicelib/http.py", "handle")
 LAMBDA_FRAME = ("devstack/moto_bridge.py", "invoke_in_process")
+SITE_PACKAGE = "src/ventas/services/"  # where a call site is named from
+SITE_SKIPPED = frozenset({"<lambda>", "attempt", "retry_on_conflict", "record", "change"})
 
 
 def missed_call_unreachable(driver: Driver, n: int) -> str:
@@ -79,19 +90,34 @@ class CallMeter:
         self._lock = threading.Lock()
         self.functions = {physical: logical for logical, physical in (functions or {}).items()}
         self.calls: Counter[tuple[str, str]] = Counter()  # (source, operation) -> calls
+        self.sites: Counter[tuple[str, str, str]] = Counter()  # (source, call site, operation) -> calls
         self.wru: Counter[str] = Counter()
         self.alternative_wru: Counter[str] = Counter()
-        self.indexes: dict[str, list[tuple[str, str]]] = {}
+        self.write_units = WriteUnits()
         self._history_bytes: defaultdict[str, int] = defaultdict(int)  # per request partition
+        self._updating: dict[int, tuple[str, str]] = {}  # thread -> (source, table) of its UpdateItem
 
     def install(self) -> CallMeter:
         session = boto3.DEFAULT_SESSION or boto3.setup_default_session() or boto3.DEFAULT_SESSION
         assert session is not None
         session.events.register("before-parameter-build.dynamodb", self._before)
+        session.events.register("after-call.dynamodb.UpdateItem", self._after_update)
         return self
 
     def learn_indexes(self, stack: LocalStack) -> None:
-        self.indexes = table_indexes(stack)
+        self.write_units.indexes = table_indexes(stack)
+
+    def _site(self) -> str:
+        """The product's service functions on the stack, outermost first (`tasks.complete >
+        concurrency.update_request`): which operation of the code made the call."""
+        names: list[str] = []
+        frame = sys._getframe(3)
+        while frame is not None:
+            code = frame.f_code
+            if SITE_PACKAGE in code.co_filename and code.co_name not in SITE_SKIPPED:
+                names.append(f"{code.co_filename.rsplit('/', 1)[-1].removesuffix('.py')}.{code.co_name}")
+            frame = frame.f_back  # type: ignore[assignment]
+        return " > ".join(reversed(names)) or "?"
 
     def _source(self) -> str | None:
         frame = sys._getframe(2)
@@ -114,31 +140,33 @@ class CallMeter:
         if source is None:
             return
         units, alternative = self._units(model.name, params)
+        if model.name == "UpdateItem":  # priced by the item it leaves (`_after_update`)
+            self._updating[threading.get_ident()] = (source, params["TableName"])
+        site = self._site()
         with self._lock:
             self.calls[(source, model.name)] += 1
+            self.sites[(source, site, model.name)] += 1
             self.wru[source] += units
             self.alternative_wru[source] += alternative
 
-    def _item_units(self, table: str, item: Mapping[str, Any], factor: int = 1) -> int:
-        base = max(1, math.ceil(item_size(item) / 1024))
-        units = factor * base
-        for hash_key, projection in self.indexes.get(table, []):
-            if hash_key in item:
-                units += base if projection == "ALL" else 1
-        return units
+    def _after_update(self, parsed: Mapping[str, Any], **_: Any) -> None:
+        pending = self._updating.pop(threading.get_ident(), None)
+        if pending is None:
+            return
+        source, table = pending
+        units = self.write_units.updated(table, parsed)
+        with self._lock:
+            self.wru[source] += units
+            self.alternative_wru[source] += units
 
     def _units(self, operation: str, params: Mapping[str, Any]) -> tuple[int, int]:
         """(write units of the call, write units of the inline-history alternative)."""
         if operation not in WRITES:
             return 0, 0
+        units = self.write_units.of_call(operation, params)
         if operation == "TransactWriteItems":
             puts = [i["Put"] for i in params["TransactItems"] if "Put" in i]
-            others = [i for i in params["TransactItems"] if "Put" not in i]
-            units = sum(self._item_units(p["TableName"], p["Item"], factor=2) for p in puts) + 2 * len(others)
-            return units, self._inline(puts) + 2 * len(others)
-        table = params.get("TableName", "")
-        item = params.get("Item") or params.get("Key", {})
-        units = self._item_units(table, item)
+            return units, self._inline(puts) + 2 * (len(params["TransactItems"]) - len(puts))
         return units, self._inline([params]) if "Item" in params else units
 
     def _inline(self, puts: list[Mapping[str, Any]]) -> int:
@@ -157,13 +185,13 @@ class CallMeter:
             item = put["Item"]
             grown = item_size(item) + self._history_bytes.get(item.get("pk", {}).get("S", ""), 0)
             base = max(1, math.ceil(grown / 1024))
-            indexes = self.indexes.get(put["TableName"], [])
+            indexes = self.write_units.indexes.get(put["TableName"], [])
             units += base + sum(base if proj == "ALL" else 1 for key, proj in indexes if key in item)
         return units
 
-    def snapshot(self) -> tuple[Counter[tuple[str, str]], Counter[str], Counter[str]]:
+    def snapshot(self) -> tuple[Counter[tuple[str, str]], Counter[str], Counter[str], Counter[tuple[str, str, str]]]:
         with self._lock:
-            return Counter(self.calls), Counter(self.wru), Counter(self.alternative_wru)
+            return Counter(self.calls), Counter(self.wru), Counter(self.alternative_wru), Counter(self.sites)
 
     def settle(self, quiet: float = 0.3, timeout: float = 10) -> None:
         """Wait until no call was counted for `quiet` seconds (a stage finishing its writes)."""
@@ -177,7 +205,12 @@ class CallMeter:
             last = now
 
 
-def summary(calls: Counter[tuple[str, str]], wru: Counter[str], alternative: Counter[str]) -> dict[str, Any]:
+def summary(
+    calls: Counter[tuple[str, str]],
+    wru: Counter[str],
+    alternative: Counter[str],
+    sites: Counter[tuple[str, str, str]] | None = None,
+) -> dict[str, Any]:
     by_operation: Counter[str] = Counter()
     by_source: Counter[str] = Counter()
     for (source, operation), n in calls.items():
@@ -191,7 +224,14 @@ def summary(calls: Counter[tuple[str, str]], wru: Counter[str], alternative: Cou
         "alternative_inline_history_wru": sum(alternative.values()),
         "by_operation": dict(sorted(by_operation.items())),
         "by_source": dict(sorted(by_source.items())),
+        "write_units_by_source": {k: v for k, v in sorted(wru.items()) if v},
+        **({"by_site": by_site(sites)} if sites is not None else {}),
     }
+
+
+def by_site(sites: Counter[tuple[str, str, str]]) -> list[str]:
+    """`<source> <call site> <operation> x<n>` lines, in the order a reader follows a path."""
+    return [f"{source} | {site} | {operation} x{n}" for (source, site, operation), n in sorted(sites.items())]
 
 
 def measure_path(driver: Driver, meter: CallMeter, name: str, n: int) -> dict[str, Any]:
@@ -200,7 +240,7 @@ def measure_path(driver: Driver, meter: CallMeter, name: str, n: int) -> dict[st
     request_id = PATHS[name](driver, n)
     meter.settle()
     after = meter.snapshot()
-    result = summary(after[0] - before[0], after[1] - before[1], after[2] - before[2])
+    result = summary(after[0] - before[0], after[1] - before[1], after[2] - before[2], after[3] - before[3])
     return {"outcome": driver.request(request_id).outcome, **result}
 
 
@@ -216,7 +256,7 @@ def measure_routes(driver: Driver, meter: CallMeter, n: int) -> dict[str, dict[s
         after = meter.snapshot()
         calls = Counter({k: v for k, v in (after[0] - before[0]).items() if k[0] == f"api:{op}"})
         routes[label] = summary(calls, Counter({f"api:{op}": (after[1] - before[1])[f"api:{op}"]}), Counter())
-        for key in ("alternative_inline_history_wru", "by_source"):
+        for key in ("alternative_inline_history_wru", "by_source", "write_units_by_source"):
             routes[label].pop(key)
         return answer
 

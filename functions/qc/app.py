@@ -1,4 +1,5 @@
-"""Step 13.1: the QC call concludes the procedure; the sale closes with its QC result."""
+"""Step 13.1: the procedure concludes. The agent's QC result closed the sale already (one read
+here); a QC call nobody made in time closes it here, without a score."""
 
 from ventas.container import Container
 from ventas.contracts import CloseEvent, OutcomeOutput

@@ -73,7 +73,9 @@ def build(settings: Settings, **overrides: Any) -> Container:
     client = _clients()
     parts: dict[str, Any] = {"settings": settings, "clock": clock}
     lazy = {
-        "requests": lambda: DynamoRequestRepository(settings.requests_table, client("dynamodb")),
+        "requests": lambda: DynamoRequestRepository(
+            settings.requests_table, client("dynamodb"), tasks_table=settings.tasks_table
+        ),
         "tasks": lambda: DynamoTaskRepository(settings.tasks_table, client("dynamodb")),
         "workflow": lambda: SfnWorkflow(settings.state_machine_arn, client("stepfunctions")),
         "documents": lambda: S3DocumentStore(settings.documents_bucket, client("s3")),

@@ -122,6 +122,22 @@ class MediaSource(Protocol):
     def fetch(self, media_id: str) -> bytes: ...
 
 
+@dataclass(frozen=True)
+class TaskWrite:
+    """A task item written in the same unit as a request's save (`RequestRepository.save`):
+    new (`expected` None: only if no task has its id, else `AlreadyExists`) or changed (only if
+    its stored status is still `expected`, and its assignee `expected_assignee` when given,
+    else `TaskConflict`)."""
+
+    task: HumanTask
+    expected: TaskStatus | None = None
+    expected_assignee: str | None = None
+
+
+# A condition on a stored task: its status, and its assignee unless None (any assignee).
+TaskState = tuple[TaskStatus, str | None]
+
+
 class RequestRepository(Protocol):
     """Requests table. Access patterns: docs/architecture.md."""
 
@@ -132,11 +148,15 @@ class RequestRepository(Protocol):
 
     def get(self, request_id: str) -> SaleRequest: ...
 
-    def save(self, request: SaleRequest) -> None:
+    def save(self, request: SaleRequest, tasks: Sequence[TaskWrite] = ()) -> None:
         """Store the request's new state and the history entries it recorded (`new_history`)
         in one unit, if its version is still the one read; else `ConcurrentUpdate` and nothing
-        is written. The lookup keys it bound (`new_keys`) are stored in that same unit. Bumps
-        `version` and clears `new_history` and `new_keys` on success."""
+        is written. The lookup keys it bound (`new_keys`) and the task items of `tasks` are
+        stored in that same unit: a task's failed condition (`AlreadyExists`, `TaskConflict`,
+        reported before a stale version) writes nothing either. Keys it releases or claims
+        only if free (`released_keys`, `claimed_keys`) go in the unit too, unless one is not
+        as expected: then the state is saved without them and each is released or claimed on
+        its own. Bumps `version` and clears `new_history` and the pending keys on success."""
 
     def append_history(self, request_id: str, entry: HistoryEntry) -> None:
         """Store one history entry that changes no state of the request (a note: a customer
@@ -168,6 +188,12 @@ class RequestRepository(Protocol):
 
     def by_order(self, order_id: str) -> SaleRequest | None: ...
 
+    def awaiting_documents(self, phone_key: str) -> SaleRequest | None:
+        """The open request that waits for documents from the phone whose keyed hash is
+        `phone_key`, as an index holds it: possibly a moment behind the table (a save of it,
+        conditional on its version, then fails and the caller reads it again); None when the
+        index holds none (or, passing, more than one)."""
+
     def get_many(self, request_ids: Sequence[str]) -> dict[str, SaleRequest]:
         """Several requests in one read (BatchGetItem); unknown ids are left out."""
 
@@ -181,6 +207,20 @@ class TaskRepository(Protocol):
 
     def transition(self, task: HumanTask, expected: TaskStatus, expected_assignee: str | None = None) -> None:
         """Conditional write: saves `task` only if the stored one is still `expected`."""
+
+    def update(
+        self,
+        task_id: str,
+        changes: Mapping[str, object],
+        expected: Sequence[TaskState],
+        unreserved_for: str | None = None,
+    ) -> HumanTask:
+        """Change some fields of a stored task without reading it first (one conditional write),
+        if its stored state is one of `expected` and, with `unreserved_for`, no call-again holds
+        it for another agent (`HumanTask.reserved_for`); returns the task as stored after. `changes`:
+        field -> new value (None removes it); the key fields (`task_id`, `request_id`,
+        `created_at`, `due_at`) cannot change here (ValueError: `transition` them). Raises
+        TaskNotFound, or TaskConflict (the agent's reason, from the stored task)."""
 
     def inbox(
         self, status: TaskStatus, limit: int = 50, start: str | None = None

@@ -10,6 +10,7 @@ Models are kept as JSON text, so a caller mutating what it got never changes wha
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import TypeVar
@@ -18,6 +19,7 @@ from ventas.adapters.dynamo_keys import (
     INBOX_PAGE_KEY,
     OPEN_TASK_STATES,
     REQUEST_PAGE_KEY,
+    awaiting_documents_key,
     check_day,
     check_limit,
     decode_page,
@@ -29,9 +31,11 @@ from ventas.adapters.dynamo_keys import (
     task_conflict,
     task_document,
 )
+from ventas.adapters.dynamo_tasks import FIXED_FIELDS, update_claimant
 from ventas.domain.errors import AlreadyExists, ConcurrentUpdate, KeyTaken, RequestNotFound, TaskNotFound
 from ventas.domain.models import HistoryEntry, OrderState, SaleRequest
 from ventas.domain.tasks import HumanTask, TaskStatus
+from ventas.ports import TaskState, TaskWrite
 
 T = TypeVar("T")
 
@@ -43,12 +47,19 @@ def _page(rows: list[tuple[str, T]], limit: int, key: Callable[[T], Mapping[str,
     return page, encode_page(key(page[-1])) if len(rows) > limit else None
 
 
+def _in_state(task: HumanTask, expected: Sequence[TaskState]) -> bool:
+    return any(task.status == status and assignee in (None, task.assignee) for status, assignee in expected)
+
+
 # --- adapters ------------------------------------------------------------------------------
 
 
 class InMemoryRequestRepository:
-    def __init__(self) -> None:
+    """`tasks`: the task repository a save's task items go to (in the same unit)."""
+
+    def __init__(self, tasks: InMemoryTaskRepository | None = None) -> None:
         self._lock = threading.Lock()
+        self._tasks = tasks
         self._requests: dict[str, str] = {}
         self._history: dict[str, list[tuple[str, str]]] = {}
         self._keys: dict[str, str] = {}
@@ -71,13 +82,22 @@ class InMemoryRequestRepository:
             raise RequestNotFound(request_id)
         return SaleRequest.model_validate_json(text)
 
-    def save(self, request: SaleRequest) -> None:
-        """Conditional on the version read; bumps `request.version` on success."""
+    def save(self, request: SaleRequest, tasks: Sequence[TaskWrite] = ()) -> None:
+        """Conditional on the version read (and the task items' conditions, checked first);
+        bumps `request.version` on success."""
         request_index(request)
-        with self._lock:
+        if tasks and self._tasks is None:
+            raise ValueError("this repository was built without the tasks repository: it cannot save tasks")
+        with self._lock, self._tasks._lock if self._tasks is not None else contextlib.nullcontext():
+            for write in tasks:
+                assert self._tasks is not None
+                self._tasks.check(write)
             stored = self._requests.get(request.request_id)
             if stored is None or SaleRequest.model_validate_json(stored).version != request.version:
                 raise ConcurrentUpdate(request.request_id)
+            for write in tasks:
+                assert self._tasks is not None
+                self._tasks.store(write.task)
             request.version += 1
             self._requests[request.request_id] = request.model_dump_json()
             self._append(request)
@@ -90,6 +110,8 @@ class InMemoryRequestRepository:
         for key, value in request.released_keys.items():
             if self._keys.get(key) == value:
                 del self._keys[key]
+        for key, value in request.claimed_keys.items():
+            self._keys.setdefault(key, value)
         request.history_saved()
 
     def append_history(self, request_id: str, entry: HistoryEntry) -> None:
@@ -151,6 +173,11 @@ class InMemoryRequestRepository:
     def by_order(self, order_id: str) -> SaleRequest | None:
         return next((r for r in self._all() if r.order_id == order_id), None)
 
+    def awaiting_documents(self, phone_key: str) -> SaleRequest | None:
+        partition = awaiting_documents_key(phone_key)
+        found = [r for r in self._all() if request_index(r).get("gsi4pk") == partition]
+        return found[0] if len(found) == 1 else None
+
     def get_many(self, request_ids: Sequence[str]) -> dict[str, SaleRequest]:
         with self._lock:
             texts = {i: self._requests[i] for i in dict.fromkeys(request_ids) if i in self._requests}
@@ -182,15 +209,49 @@ class InMemoryTaskRepository:
         return HumanTask.model_validate_json(text)
 
     def transition(self, task: HumanTask, expected: TaskStatus, expected_assignee: str | None = None) -> None:
-        task_document(task)
         with self._lock:
-            text = self._tasks.get(task.task_id)
+            self.check(TaskWrite(task, expected, expected_assignee))
+            self.store(task)
+
+    def check(self, write: TaskWrite) -> None:
+        """With the lock held: AlreadyExists, TaskNotFound or TaskConflict when `write`'s
+        condition does not hold (as `dynamo_tasks.write_refused`)."""
+        task_document(write.task)  # refuses naive datetimes, as the DynamoDB adapter does
+        text = self._tasks.get(write.task.task_id)
+        if write.expected is None:
+            if text is not None:
+                raise AlreadyExists(f"task {write.task.task_id} already exists")
+            return
+        if text is None:
+            raise TaskNotFound(write.task.task_id)
+        stored = HumanTask.model_validate_json(text)
+        if not _in_state(stored, [(write.expected, write.expected_assignee)]):
+            raise task_conflict(stored, write.task, write.expected_assignee)
+
+    def store(self, task: HumanTask) -> None:
+        """With the lock held."""
+        self._tasks[task.task_id] = task.model_dump_json()
+
+    def update(
+        self,
+        task_id: str,
+        changes: Mapping[str, object],
+        expected: Sequence[TaskState],
+        unreserved_for: str | None = None,
+    ) -> HumanTask:
+        if FIXED_FIELDS & changes.keys() or changes.keys() - HumanTask.model_fields.keys() or not changes:
+            raise ValueError(f"fields that update cannot change: {sorted(changes)}")
+        with self._lock:
+            text = self._tasks.get(task_id)
             if text is None:
-                raise TaskNotFound(task.task_id)
+                raise TaskNotFound(task_id)
             stored = HumanTask.model_validate_json(text)
-            if stored.status != expected or (expected_assignee is not None and stored.assignee != expected_assignee):
-                raise task_conflict(stored, task, expected_assignee)
-            self._tasks[task.task_id] = task.model_dump_json()
+            reserved = unreserved_for is not None and stored.reserved_for not in (None, unreserved_for)
+            if reserved or not _in_state(stored, expected):
+                raise task_conflict(stored, stored, update_claimant(changes, expected))
+            changed = HumanTask.model_validate(stored.model_dump() | dict(changes))
+            self.store(changed)
+        return changed
 
     def inbox(
         self, status: TaskStatus, limit: int = 50, start: str | None = None
@@ -217,3 +278,9 @@ class InMemoryTaskRepository:
         with self._lock:
             texts = list(self._tasks.values())
         return [HumanTask.model_validate_json(text) for text in texts]
+
+
+def in_memory_repositories() -> dict[str, InMemoryRequestRepository | InMemoryTaskRepository]:
+    """`requests` and `tasks` for a container: a save's task items go to that task repository."""
+    tasks = InMemoryTaskRepository()
+    return {"requests": InMemoryRequestRepository(tasks), "tasks": tasks}

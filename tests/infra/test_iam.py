@@ -45,7 +45,9 @@ WHATSAPP = _secret("WhatsAppSecret")
 # Senders of customer messages: a send lease (DeleteItem) and, on a refusal, a contact_customer task.
 CONTACT_TASK = _table("RequestsTable", "DeleteItem") | _table("TasksTable", "GetItem", "PutItem")
 CONTACT_TASK |= _index("TasksTable", "by_request")
-CLOSING = _table("RequestsTable", "GetItem", "PutItem", "DeleteItem") | _table("TasksTable", "GetItem", "PutItem")
+# Closing: the request's save; its listed tasks expire with one UpdateItem each (no read).
+CLOSING = _table("RequestsTable", "GetItem", "PutItem", "DeleteItem")
+CLOSING |= _table("TasksTable", "GetItem", "PutItem", "UpdateItem")
 CLOSING |= _index("TasksTable", "by_request") | KEY_WRITES | _secret("PiiKeySecret")
 
 ON_FAILURE = {("sqs:SendMessage", "ScheduledFailuresQueue", "")}
@@ -71,8 +73,9 @@ EXPECTED: dict[str, set[Grant]] = {
     | RESUME
     | BACK_OFFICE,
     # Opens tasks for the workflow; agents answer them through the API (no SendTask* here).
+    # The task and the request's save in one transaction; a replaced task expires (UpdateItem).
     "TasksFunction": _table("RequestsTable", "GetItem", "PutItem")
-    | _table("TasksTable", "GetItem", "PutItem")
+    | _table("TasksTable", "GetItem", "PutItem", "UpdateItem")
     | _index("TasksTable", "by_request")
     | KEY_WRITES,
     "QcFunction": CLOSING,
@@ -97,8 +100,8 @@ EXPECTED: dict[str, set[Grant]] = {
 CONSOLE_SECRET = "arn:{Partition}:secretsmanager:{Region}:{AccountId}:secret:{StackName}/console-??????"
 API = (
     _table("RequestsTable", "GetItem", "PutItem", "DeleteItem", "Query")  # Query: a request's history
-    | _index("RequestsTable", "by_status", "by_day", "by_order")
-    | _table("TasksTable", "GetItem", "PutItem")
+    | _index("RequestsTable", "by_status", "by_day", "by_order", "awaiting_documents")
+    | _table("TasksTable", "GetItem", "PutItem", "UpdateItem")
     | _index("TasksTable", "inbox", "by_request")
     | {("states:StartExecution", "VentasDigitalesStateMachine", "")}
     | {
@@ -235,14 +238,14 @@ def test_no_star_resource_where_iam_allows_narrower(built: Built) -> None:
 
 
 def test_table_access_never_scans_or_batches(built: Built) -> None:
-    """Every access pattern is a key or an index (adapters/dynamo.py): no Scan, no bulk writes."""
+    """Every access pattern is a key or an index (adapters/dynamo.py): no Scan, no bulk writes.
+    UpdateItem on tasks only: a claim, release or expiry without a read (adapters/dynamo_tasks.py)."""
+    keyed = {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query"}
     for logical, role in built.resources("AWS::IAM::Role").items():
-        for action, _, _ in grants(role):
+        for action, resource, _ in grants(role):
             if action.startswith("dynamodb:"):
-                assert action in {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query"}, (
-                    logical,
-                    action,
-                )
+                allowed = keyed | ({"dynamodb:UpdateItem"} if resource == "TasksTable" else set())
+                assert action in allowed, (logical, action, resource)
 
 
 def test_the_data_key_is_used_only_through_the_services_that_store_data(built: Built) -> None:

@@ -13,7 +13,7 @@ import pytest
 
 from devstack.template import ROOT
 from tests.fakes.aws import InMemoryDocuments, InMemoryWorkflow, RecordingMetrics
-from tests.fakes.memory import InMemoryRequestRepository, InMemoryTaskRepository
+from tests.fakes.memory import in_memory_repositories
 from tests.infra.conftest import Built
 from ventas import bootstrap
 from ventas.config import Settings
@@ -37,8 +37,7 @@ def kpi_app(monkeypatch: pytest.MonkeyPatch, built: Built) -> Iterator[ModuleTyp
     bootstrap.use(
         bootstrap.build(
             Settings(stage=stage),
-            requests=InMemoryRequestRepository(),
-            tasks=InMemoryTaskRepository(),
+            **in_memory_repositories(),
             workflow=InMemoryWorkflow(),
             documents=InMemoryDocuments(),
             metrics=RecordingMetrics(),

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.fakes.aws import InMemoryDocuments, InMemoryWorkflow, RecordingMetrics
-from tests.fakes.memory import InMemoryRequestRepository, InMemoryTaskRepository
+from tests.fakes.memory import in_memory_repositories
 from ventas.adapters import reference
 from ventas.bootstrap import build
 from ventas.config import Settings
@@ -39,8 +39,7 @@ def deps(clock: FrozenClock) -> Container:
     return build(
         Settings(),
         clock=clock,
-        requests=InMemoryRequestRepository(),
-        tasks=InMemoryTaskRepository(),
+        **in_memory_repositories(),
         workflow=InMemoryWorkflow(),
         documents=InMemoryDocuments(),
         metrics=RecordingMetrics(),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 
 import pytest
@@ -22,6 +23,7 @@ from ventas.domain.models import (
     SaleRequest,
     Step,
 )
+from ventas.ports import TaskWrite
 from ventas.services import closing, intake, stages
 
 LATER = T0 + timedelta(minutes=5)
@@ -173,14 +175,14 @@ class ConflictOnce(InMemoryRequestRepository):
         self.armed = False
         self.conflicts = 0
 
-    def save(self, request: SaleRequest) -> None:
+    def save(self, request: SaleRequest, tasks: Sequence[TaskWrite] = ()) -> None:
         if self.armed and request.outcome is not None:
             self.armed = False
             other = self.get(request.request_id)
             other.note(LATER, "concurrent_writer")
             super().save(other)
             self.conflicts += 1
-        super().save(request)
+        super().save(request, tasks)
 
 
 @pytest.mark.parametrize("end", ["reject", "abandon"])
@@ -210,10 +212,10 @@ def test_a_conflict_between_save_and_send_sends_the_message_once(deps: Container
 
 def test_a_message_is_not_sent_when_the_save_keeps_failing(deps: Container) -> None:
     class AlwaysConflict(InMemoryRequestRepository):
-        def save(self, request: SaleRequest) -> None:
+        def save(self, request: SaleRequest, tasks: Sequence[TaskWrite] = ()) -> None:
             if request.outcome is not None:
                 raise ConcurrentUpdate(request.request_id)
-            super().save(request)
+            super().save(request, tasks)
 
     deps.requests = AlwaysConflict()
     request_id = intake.submit_lead(deps, Lead(channel="web", channel_lead_id="w-x", phone="71234568")).request_id

@@ -230,3 +230,35 @@ def test_a_document_dated_in_the_future_is_received_now(api: Api, waiting: str) 
     far = body(post(api, delivery(value([document("media-g", 999_999_999_999, "CI reverso")]))))
     assert far["recorded"] == 1
     assert api.deps.requests.get(waiting).documents[-1].received_at == now
+
+
+def test_a_document_finds_the_request_awaiting_it_with_one_index_read(
+    api: Api, waiting: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While a request waits for the customer's documents, the sparse `awaiting_documents`
+    index finds it: no read of the phone's open# key."""
+
+    def no_key(key: str) -> str | None:
+        raise AssertionError(f"looked up {key.split('#', maxsplit=1)[0]}# key")
+
+    monkeypatch.setattr(api.deps.requests, "lookup_key", no_key)
+    assert body(post(api, delivery(value([document("media-1", 1750000001, "CI anverso")]))))["recorded"] == 1
+    assert documents_of(api, waiting) == [("CI_ANVERSO", "media-1")]
+
+
+def test_a_stale_copy_from_the_index_is_read_again_before_anything_is_kept(
+    api: Api, waiting: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The index may be a moment behind the table: the document's save, conditional on the
+    version, refuses the stale copy and the request is read again."""
+    stale = api.deps.requests.get(waiting)
+    current = api.deps.requests.get(waiting)
+    current.note(stale.updated_at, "meanwhile")
+    api.deps.requests.save(current)
+    monkeypatch.setattr(api.deps.requests, "awaiting_documents", lambda phone_key: stale.model_copy(deep=True))
+
+    assert body(post(api, delivery(value([document("media-1", 1750000001, "CI anverso")]))))["recorded"] == 1
+
+    assert documents_of(api, waiting) == [("CI_ANVERSO", "media-1")]
+    events = [h.event for h in api.deps.requests.history(waiting)]
+    assert events[-2:] == ["meanwhile", "document_received"]

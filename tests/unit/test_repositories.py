@@ -60,10 +60,11 @@ def client(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 @pytest.fixture(params=["memory", "dynamo"])
 def repos(request: pytest.FixtureRequest) -> Repos:
     if request.param == "memory":
-        return Repos(InMemoryRequestRepository(), InMemoryTaskRepository())
+        tasks = InMemoryTaskRepository()
+        return Repos(InMemoryRequestRepository(tasks), tasks)
     dynamodb = request.getfixturevalue("client")
     return Repos(
-        DynamoRequestRepository("vd-requests", dynamodb),
+        DynamoRequestRepository("vd-requests", dynamodb, tasks_table="vd-tasks"),
         DynamoTaskRepository("vd-tasks", dynamodb),
     )
 
@@ -554,6 +555,7 @@ def test_request_item_layout(client: Any) -> None:
     assert item["gsi2sk"] == {"S": "2026-11-27T02:00:00.000000Z#r1"}
     assert "gsi3pk" not in item  # sparse until the order exists
     assert item["location"]["M"]["latitude"] == {"N": "-17.39"}
+    assert "order_id" not in item  # absent values are not stored (a null costs bytes)
 
     requests.save(sale("r1", order_id="SO-9"))
     item = client.get_item(TableName="vd-requests", Key={"pk": {"S": "REQ#r1"}, "sk": {"S": "META"}})["Item"]

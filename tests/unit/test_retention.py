@@ -107,7 +107,7 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
         deps = bootstrap.build(
             Settings(requests_table="req", tasks_table="tasks", documents_bucket=BUCKET),
             clock=FrozenClock(NOW),
-            requests=DynamoRequestRepository("req", dynamodb),
+            requests=DynamoRequestRepository("req", dynamodb, tasks_table="tasks"),
             tasks=DynamoTaskRepository("tasks", dynamodb),
             documents=S3DocumentStore(BUCKET, s3),
             workflow=InMemoryWorkflow(),

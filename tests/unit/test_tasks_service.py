@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 from pydantic import ValidationError
 
-from tests.fakes.aws import InMemoryWorkflow
+from tests.fakes.aws import InMemoryWorkflow, RecordingMetrics
 from tests.unit.conftest import FrozenClock
 from ventas.container import Container
 from ventas.domain.errors import TaskConflict, UnknownService, WorkflowNotWaiting
-from ventas.domain.models import Lead, ReasonCode
+from ventas.domain.models import Lead, Outcome, ReasonCode, SaleRequest
 from ventas.domain.tasks import HumanTask, TaskKind, TaskStatus
-from ventas.services import intake, tasks
+from ventas.ports import TaskWrite
+from ventas.services import closing, intake, tasks
 
 
 @pytest.fixture
@@ -183,34 +186,52 @@ def test_an_agent_task_is_never_reopened_past_a_limit(deps: Container, request_i
     assert answers(deps) == []
 
 
-@pytest.mark.parametrize("moment", ["after_the_check", "after_the_task_write"])
+@pytest.mark.parametrize("moment", ["after_the_check", "before_the_write"])
 def test_a_request_ending_while_the_task_completes_answers_not_waiting_and_keeps_nothing(
     deps: Container, request_id: str, moment: str
 ) -> None:
     """The execution ends (stopped, failed) while the agent's completion is under way: the agent
-    hears that the workflow no longer waits (410), the task is expired, the request unchanged."""
+    hears that the workflow no longer waits (410), the task is expired, the request unchanged.
+    Before the write: the completion's write finds the request changed, reads it again, ended."""
     from ventas.services.closing import execution_ended
 
     task = open_(deps, request_id, TaskKind.IDENTIFICATION)
-    workflow, repository = deps.workflow, deps.tasks
+    workflow, repository = deps.workflow, deps.requests
     assert isinstance(workflow, InMemoryWorkflow)
-    checked, write = workflow.check_waiting, repository.transition
+    checked, save = workflow.check_waiting, repository.save
 
     def ends_after_check(token: str) -> None:
         checked(token)
         execution_ended(deps, request_id, "ABORTED", "stopped by ops")
 
-    def ends_after_write(new: HumanTask, *args: object, **kwargs: object) -> None:
-        write(new, *args, **kwargs)  # type: ignore[arg-type]
-        if new.status == TaskStatus.COMPLETED:
+    def ends_before_the_write(request: SaleRequest, tasks: Sequence[TaskWrite] = ()) -> None:
+        if tasks:  # the completion's write: the execution ends just before it
+            repository.save = save  # type: ignore[method-assign]
             execution_ended(deps, request_id, "ABORTED", "stopped by ops")
+        save(request, tasks)
 
     if moment == "after_the_check":
         workflow.check_waiting = ends_after_check  # type: ignore[method-assign]
     else:
-        repository.transition = ends_after_write  # type: ignore[method-assign,assignment]
+        repository.save = ends_before_the_write  # type: ignore[method-assign]
     with pytest.raises(WorkflowNotWaiting):
         tasks.complete(deps, task.task_id, "maria", {"ci": "5987654 CB", "service_code": "INTERNET_FTTH_50"})
     assert deps.tasks.get(task.task_id).status == TaskStatus.EXPIRED
     assert deps.requests.get(request_id).ci is None
     assert answers(deps) == []
+
+
+def test_the_qc_result_concludes_the_sale_in_its_own_write(deps: Container, request_id: str) -> None:
+    """Step 13.1: the agent's QC result and the sale's end are one write; the workflow's
+    CloseSale then finds the sale closed and writes nothing."""
+    task = open_(deps, request_id, TaskKind.QC_CALL)
+    tasks.complete(deps, task.task_id, "maria", {"satisfaction": 5, "comment": "Excelente"})
+
+    request = deps.requests.get(request_id)
+    assert (request.outcome, request.satisfaction) == (Outcome.SOLD, 5)
+    assert [h.event for h in deps.requests.history(request_id)][-2:] == ["qc_call_done", "request_sold"]
+    assert [(token, kind) for token, kind, _ in answers(deps)] == [("tok-1", "success")]
+    assert closing.close_sale(deps, request_id) == {"outcome": "sold"}
+    assert deps.requests.get(request_id).version == request.version  # nothing written
+    assert isinstance(deps.metrics, RecordingMetrics)
+    assert deps.metrics.outcomes == [("sold", None)]

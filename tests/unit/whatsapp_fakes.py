@@ -61,11 +61,11 @@ class ThrottledHistory:
             raise RuntimeError("ProvisionedThroughputExceededException")
         self._inner.append_history(request_id, entry)
 
-    def save(self, request: Any) -> None:
+    def save(self, request: Any, tasks: Any = ()) -> None:
         if self._times > 0 and any(self._when(entry) for entry in request.new_history):
             self._times -= 1
             raise RuntimeError("ProvisionedThroughputExceededException")
-        self._inner.save(request)
+        self._inner.save(request, tasks)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)

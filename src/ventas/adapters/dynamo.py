@@ -9,9 +9,10 @@ together:
 item           pk                    sk                  other attributes
 =============  ====================  ==================  ==========================================
 request        ``REQ#<request_id>``  ``META``            the SaleRequest fields (JSON form, numbers
-                                                         as N; the workflow tokens in ``waits``,
-                                                         message states in ``messages``) + index
-                                                         attributes below
+                                                         as N, absent values left out; the
+                                                         workflow tokens in ``waits``, message
+                                                         states in ``messages``, its open tasks
+                                                         in ``open_tasks``) + index attributes
 history entry  ``REQ#<request_id>``  ``HIST#<at>#<tb>``  the HistoryEntry fields
 claimed key    ``KEY#<key>``         ``KEY``             ``request_id``, ``expires_at`` (TTL, below)
 =============  ====================  ==================  ==========================================
@@ -24,6 +25,10 @@ Index attributes of a request item (rewritten by every `save`):
   ``gsi2sk`` = ``<created_at>#<request_id>``: GSI ``by_day`` (projection ALL), read to the end.
 - ``gsi3pk`` = ``ORDER#<order_id>``, only once the Smartflex order exists: sparse GSI
   ``by_order`` (KEYS_ONLY, then a consistent GetItem of the request).
+- ``gsi4pk`` = ``DOCS#<keyed hash of the phone>`` (``documents_from``), only while the workflow
+  waits for the customer's documents: sparse GSI ``awaiting_documents`` (projection ALL), one
+  Query finds the request a WhatsApp document is for. A copy a moment behind the table is
+  caught by the save's version condition (the caller reads the request again).
 
 Timestamps in keys are UTC, fixed width (``2026-11-27T02:00:00.000000Z``) so they sort as text.
 ``<tb>`` is a per-process sequence plus 8 random hex digits: entries with the same ``at`` keep
@@ -34,8 +39,12 @@ one read. Either writes, in the same TransactWriteItems (a PutItem when there is
 the history entries the request recorded (`SaleRequest.new_history`), the keys it bound
 (`new_keys`, unconditional: keys only this request can own, a wamid, a WhatsApp message id)
 and, for `save`, deletes the keys it released (`released_keys`, each only if still bound to
-it); `add` may also claim keys (each only if unbound, else `KeyTaken`). So a state is never
-stored without its history, its keys or the reverse. One unit per state change: the access
+it), puts the keys it claims (`claimed_keys`, each only if unbound; a key not as expected:
+the save goes without them and each is released or claimed on its own) and writes the task
+items it carries (`TaskWrite`: a new task only if absent, a changed one only if its stored
+status is still the expected one) on the tasks table; `add` may also claim keys (each only
+if unbound, else `KeyTaken`). So a state is never stored without its history, its keys, its
+tasks or the reverse (`ventas.adapters.dynamo_units`). One unit per state change: the access
 patterns and their counts are in docs/architecture.md ("Access patterns"). `claim_key` is
 PutItem if ``attribute_not_exists(pk)``; on ConditionalCheckFailed it returns the id already
 bound, so concurrent claims agree on one id. `release_key` deletes only if ``request_id``
@@ -50,7 +59,9 @@ in the fixed-width form above, and:
 - GSI ``by_request``: partition ``request_id``, sort ``created_at``, projection ALL.
 
 `transition` is PutItem if ``#status = :expected`` (and ``#assignee = :assignee`` when an
-assignee is expected); a failed condition becomes `TaskConflict` with a code for the agent.
+assignee is expected); `update` (a claim, a release, an expiry) is UpdateItem of a few fields
+under the same kind of condition, without a read; a failed condition becomes `TaskConflict`
+with a code for the agent (from the stored item DynamoDB returns).
 
 Paging tokens are opaque: URL-safe base64 of the JSON of the last returned item's key. A page
 carries a token only when more items follow (queries read ``limit + 1`` items).
@@ -64,7 +75,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -80,52 +91,47 @@ from ventas.adapters.dynamo_base import (
 )
 from ventas.adapters.dynamo_keys import (
     REQUEST_PAGE_KEY,
+    awaiting_documents_key,
     check_day,
     decode_page,
     encode_page,
-    history_sk,
     request_keys,
 )
-from ventas.adapters.dynamo_tasks import DynamoTaskRepository
+from ventas.adapters.dynamo_tasks import DynamoTaskRepository, write_refused
+from ventas.adapters.dynamo_units import KEY_TTL_SECONDS, TTL_ATTRIBUTE, Cancelled, SaveUnit, history_item, key_item
 from ventas.domain.errors import AlreadyExists, ConcurrentUpdate, KeyTaken, RequestNotFound
 from ventas.domain.models import HistoryEntry, OrderState, SaleRequest
+from ventas.ports import TaskWrite
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
 
 BATCH_GET = 100  # DynamoDB's limit of keys per BatchGetItem
 BATCH_ATTEMPTS = 5
-_REQUEST_EXTRA = frozenset({"pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "gsi3pk"})
-# The table's TTL attribute (infra/template.yaml). Only claimed keys carry it: they expire after
-# any execution that could still need them (a Standard execution lives at most a year).
-TTL_ATTRIBUTE = "expires_at"
-KEY_TTL_SECONDS = 400 * 24 * 3600
+_REQUEST_EXTRA = frozenset({"pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "gsi3pk", "gsi4pk"})
 
 __all__ = ["KEY_TTL_SECONDS", "TTL_ATTRIBUTE", "DynamoRequestRepository", "DynamoTaskRepository", "table_definitions"]
 
 
 class DynamoRequestRepository(Table):
-    """`RequestRepository` on the requests table (key design: module docstring)."""
+    """`RequestRepository` on the requests table (key design: module docstring). `tasks_table`:
+    where the task items a save carries (`TaskWrite`) go, in the save's own transaction."""
+
+    def __init__(self, table_name: str, client: DynamoDBClient | None = None, tasks_table: str | None = None) -> None:
+        super().__init__(table_name, client)
+        self._tasks_table = tasks_table
 
     def add(self, request: SaleRequest, claims: Mapping[str, str] | None = None) -> None:
         """The new request, its first history entries and the keys it claims (each only if
         unbound), in one transaction. AlreadyExists, KeyTaken: nothing written."""
         put = {"Item": _request_item(request), "ConditionExpression": "attribute_not_exists(pk)"}
-        claimed = [
-            {
-                "Put": {
-                    "TableName": self._table,
-                    "Item": _key_item(k, v),
-                    "ConditionExpression": "attribute_not_exists(pk)",
-                }
-            }
-            for k, v in (claims or {}).items()
-        ]
+        claimed = [self._claim(key, value) for key, value in (claims or {}).items()]
         try:
-            written = self._write(request, put, claimed)
-        except ClientError as error:
-            if _transaction_cancelled_by(error, range(1, len(claimed) + 1)):
+            self._unit(request).write(put, claimed)
+        except Cancelled as cancelled:
+            if cancelled.keys:
                 raise KeyTaken(f"a key of request {request.request_id} is bound already") from None
-            raise
-        if not written:
-            raise AlreadyExists(f"request {request.request_id} already exists")
+            raise AlreadyExists(f"request {request.request_id} already exists") from None
 
     def get(self, request_id: str) -> SaleRequest:
         item = self._get_item({"pk": string_attr(f"REQ#{request_id}"), "sk": string_attr("META")})
@@ -133,66 +139,58 @@ class DynamoRequestRepository(Table):
             raise RequestNotFound(request_id)
         return _request(item)
 
-    def save(self, request: SaleRequest) -> None:
-        """The new state and the history it recorded, in one unit: conditional on the version
-        read, one TransactWriteItems (one PutItem when nothing new is recorded). Bumps
-        `request.version` and clears `request.new_history` on success; `ConcurrentUpdate` when
-        another writer saved first (nothing is written then)."""
+    def save(self, request: SaleRequest, tasks: Sequence[TaskWrite] = ()) -> None:
+        """The new state, the history it recorded, the keys it binds and the task items of
+        `tasks`, in one unit: conditional on the version read, one TransactWriteItems (one
+        PutItem when there is nothing else). Bumps `request.version` and clears the pending
+        history and keys on success. A task's failed condition raises its error
+        (`write_refused`), a stale version `ConcurrentUpdate`; nothing is written then."""
         expected = request.version
         put = {
             "Item": _request_item(request.model_copy(update={"version": expected + 1})),
             "ConditionExpression": "attribute_exists(pk) AND version = :v",
             "ExpressionAttributeValues": {":v": {"N": str(expected)}},
         }
-        released = [
-            {
-                "Delete": {
-                    "TableName": self._table,
-                    "Key": {"pk": string_attr(f"KEY#{key}"), "sk": string_attr("KEY")},
-                    "ConditionExpression": "request_id = :id",
-                    "ExpressionAttributeValues": {":id": string_attr(value)},
-                }
-            }
-            for key, value in request.released_keys.items()
-        ]
+        conditional = [self._release(key, value) for key, value in request.released_keys.items()]
+        conditional += [self._claim(key, value) for key, value in request.claimed_keys.items()]
         try:
-            written = self._write(request, put, released)
-        except ClientError as error:
-            if not released or not _transaction_cancelled_by(error, range(1, len(released) + 1)):
-                raise
-            # A key is not bound as expected (another request's, or gone): save without the
-            # releases, then release each key that is still ours on its own.
-            keys = request.take_released_keys()
-            self.save(request)
-            for key, value in keys.items():
+            self._unit(request).write(put, conditional, tasks)
+        except Cancelled as cancelled:
+            if cancelled.task is not None:
+                raise write_refused(*cancelled.task) from None
+            if cancelled.request or not cancelled.keys:
+                raise ConcurrentUpdate(request.request_id) from None
+            # A key is not as expected (released: another request's, or gone; claimed: held):
+            # save without those keys, then release or claim each on its own.
+            released, claimed = request.take_conditional_keys()
+            self.save(request, tasks)
+            for key, value in released.items():
                 self.release_key(key, value)
+            for key, value in claimed.items():
+                self.claim_key(key, value)
             return
-        if not written:
-            raise ConcurrentUpdate(request.request_id)
         request.version = expected + 1
 
-    def _write(self, request: SaleRequest, put: dict[str, Any], conditional: Sequence[Any] = ()) -> bool:
-        """Write the request item, then `conditional` writes, its new history entries and the
-        lookup keys it bound, at once; False if `put`'s condition failed (nothing written)."""
-        items = [_history_item(request.request_id, entry) for entry in request.new_history]
-        items += [_key_item(key, value) for key, value in request.new_keys.items()]
-        try:
-            if items or conditional:
-                writes: list[Any] = [{"Put": {"TableName": self._table, **put}}, *conditional]
-                writes += [{"Put": {"TableName": self._table, "Item": item}} for item in items]
-                self._client.transact_write_items(TransactItems=writes)
-            else:
-                self._client.put_item(TableName=self._table, **put)
-        except ClientError as error:
-            if condition_failed(error) or _transaction_condition_failed(error):
-                return False
-            raise
-        request.history_saved()
-        return True
+    def _unit(self, request: SaleRequest) -> SaveUnit:
+        return SaveUnit(self._client, self._table, self._tasks_table, request)
+
+    def _claim(self, key: str, value: str) -> dict[str, Any]:
+        item = key_item(key, value)
+        return {"Put": {"TableName": self._table, "Item": item, "ConditionExpression": "attribute_not_exists(pk)"}}
+
+    def _release(self, key: str, value: str) -> dict[str, Any]:
+        return {
+            "Delete": {
+                "TableName": self._table,
+                "Key": {"pk": string_attr(f"KEY#{key}"), "sk": string_attr("KEY")},
+                "ConditionExpression": "request_id = :id",
+                "ExpressionAttributeValues": {":id": string_attr(value)},
+            }
+        }
 
     def append_history(self, request_id: str, entry: HistoryEntry) -> None:
         """A note (an entry that changes no state): one PutItem."""
-        self._client.put_item(TableName=self._table, Item=_history_item(request_id, entry))
+        self._client.put_item(TableName=self._table, Item=history_item(request_id, entry))
 
     def history(self, request_id: str) -> list[HistoryEntry]:
         items = self._query_all(
@@ -220,7 +218,7 @@ class DynamoRequestRepository(Table):
         return rewritten
 
     def claim_key(self, key: str, request_id: str) -> str:
-        item = _key_item(key, request_id)
+        item = key_item(key, request_id)
         for _ in range(5):  # a bound key is only ever released, so this rarely loops
             try:
                 self._client.put_item(
@@ -295,6 +293,15 @@ class DynamoRequestRepository(Table):
                 return request
         return None
 
+    def awaiting_documents(self, phone_key: str) -> SaleRequest | None:
+        """One Query of the sparse GSI `awaiting_documents` (eventually consistent)."""
+        items = self._query_all(
+            IndexName="awaiting_documents",
+            KeyConditionExpression="gsi4pk = :pk",
+            ExpressionAttributeValues={":pk": string_attr(awaiting_documents_key(phone_key))},
+        )
+        return _request(items[0]) if len(items) == 1 else None
+
     def get_many(self, request_ids: Sequence[str]) -> dict[str, SaleRequest]:
         """BatchGetItem, 100 keys a call, consistent; unprocessed keys asked again (bounded)."""
         found: dict[str, SaleRequest] = {}
@@ -318,32 +325,13 @@ class DynamoRequestRepository(Table):
         return found
 
 
-def _key_item(key: str, value: str) -> Item:
-    expires = int(time.time()) + KEY_TTL_SECONDS
-    return to_item({"pk": f"KEY#{key}", "sk": "KEY", "request_id": value, TTL_ATTRIBUTE: expires})
-
-
-def _history_item(request_id: str, entry: HistoryEntry) -> Item:
-    document = entry.model_dump(mode="json") | {"pk": f"REQ#{request_id}", "sk": history_sk(entry.at)}
-    return to_item(document)
-
-
-def _transaction_condition_failed(error: ClientError) -> bool:
-    """TransactWriteItems cancelled because the request item's condition failed (item 0)."""
-    return _transaction_cancelled_by(error, range(1))
-
-
-def _transaction_cancelled_by(error: ClientError, positions: range) -> bool:
-    """TransactWriteItems cancelled by a failed condition of an item at one of `positions`."""
-    if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
-        return False
-    reasons = cast(dict[str, Any], error.response).get("CancellationReasons") or []
-    return any(n < len(reasons) and reasons[n].get("Code") == "ConditionalCheckFailed" for n in positions)
-
-
 def _request_item(request: SaleRequest) -> Item:
-    return to_item(request.model_dump(mode="json") | request_keys(request))
+    """Absent values are left out (a null attribute is bytes every write pays for); they read
+    back as the model's defaults (`open_tasks` left out reads as None: `_request`)."""
+    return to_item(request.model_dump(mode="json", exclude_none=True) | request_keys(request))
 
 
 def _request(item: Item) -> SaleRequest:
-    return SaleRequest.model_validate(from_item(item, _REQUEST_EXTRA))
+    document = from_item(item, _REQUEST_EXTRA)
+    document.setdefault("open_tasks", None)  # stored before requests listed their tasks
+    return SaleRequest.model_validate(document)

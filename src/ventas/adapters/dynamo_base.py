@@ -52,7 +52,12 @@ def _from_dynamo(value: Any) -> Any:
 
 
 def to_item(document: Mapping[str, Any]) -> Item:
-    return {k: _serializer.serialize(_to_dynamo(v)) for k, v in document.items()}
+    return {k: to_value(v) for k, v in document.items()}
+
+
+def to_value(value: Any) -> AttributeValueTypeDef:
+    """One value in JSON form (floats allowed) as a DynamoDB attribute value."""
+    return _serializer.serialize(_to_dynamo(value))
 
 
 def from_item(item: Mapping[str, Any], drop: frozenset[str] = frozenset()) -> dict[str, Any]:
@@ -131,12 +136,13 @@ def table_definitions(requests_table: str, tasks_table: str) -> list[dict[str, A
         {
             "TableName": requests_table,
             "BillingMode": "PAY_PER_REQUEST",
-            "AttributeDefinitions": strings("pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "gsi3pk"),
+            "AttributeDefinitions": strings("pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "gsi3pk", "gsi4pk"),
             "KeySchema": schema("pk", "sk"),
             "GlobalSecondaryIndexes": [
                 gsi("by_status", "gsi1pk", "gsi1sk", "ALL"),
                 gsi("by_day", "gsi2pk", "gsi2sk", "ALL"),
                 gsi("by_order", "gsi3pk", None, "KEYS_ONLY"),
+                gsi("awaiting_documents", "gsi4pk", None, "ALL"),
             ],
         },
         {

@@ -50,7 +50,14 @@ def request_index(request: SaleRequest) -> dict[str, str]:
     }
     if request.order_id:
         index["gsi3pk"] = f"ORDER#{request.order_id}"
+    if request.documents_from and "documents" in request.waits:
+        index["gsi4pk"] = awaiting_documents_key(request.documents_from)
     return index
+
+
+def awaiting_documents_key(phone_key: str) -> str:
+    """The partition of GSI `awaiting_documents` of a phone's keyed hash."""
+    return f"DOCS#{phone_key}"
 
 
 def request_keys(request: SaleRequest) -> dict[str, str]:
@@ -106,9 +113,10 @@ def decode_page(token: str, fields: Sequence[str], partition: tuple[str, str]) -
 def task_conflict(stored: HumanTask, task: HumanTask, claimant: str | None) -> TaskConflict:
     """Why a conditional task write failed, told to the agent who tried it."""
     if stored.status == TaskStatus.COMPLETED:
-        return TaskConflict("La tarea ya fue completada.", "already_completed")
+        return TaskConflict("La tarea ya fue completada.", "already_completed", stored)
     if stored.status == TaskStatus.EXPIRED:
-        return TaskConflict("La tarea venció: el proceso ya no espera esta respuesta.", "expired")
+        return TaskConflict("La tarea venció: el proceso ya no espera esta respuesta.", "expired", stored)
     if stored.status == TaskStatus.CLAIMED and stored.assignee != (claimant or task.assignee):
-        return TaskConflict("La tarea está asignada a otro agente.", "claimed_by_other")
-    return TaskConflict("La tarea cambió mientras la atendía. Actualice la bandeja e intente de nuevo.", "conflict")
+        return TaskConflict("La tarea está asignada a otro agente.", "claimed_by_other", stored)
+    changed = "La tarea cambió mientras la atendía. Actualice la bandeja e intente de nuevo."
+    return TaskConflict(changed, "conflict", stored)

@@ -83,11 +83,13 @@ class TaskNotFound(VentasError):
 
 
 class TaskConflict(VentasError):
-    """The task is claimed by another agent or already completed."""
+    """The task is claimed by another agent or already completed. `stored`: the task as stored
+    when a conditional write was refused (a `HumanTask`), when the store returned it."""
 
-    def __init__(self, message: str, code: str) -> None:
+    def __init__(self, message: str, code: str, stored: Any = None) -> None:
         super().__init__(message)
         self.code = code
+        self.stored = stored
 
 
 class WorkflowNotWaiting(VentasError):

@@ -22,6 +22,7 @@ from ventas.domain.inputs import Lead as Lead  # noqa: PLC0414 - explicit re-exp
 from ventas.domain.inputs import Location as Location  # noqa: PLC0414 - explicit re-export
 from ventas.domain.inputs import MissedCall as MissedCall  # noqa: PLC0414 - explicit re-export
 from ventas.domain.inputs import Strict as Strict  # noqa: PLC0414 - explicit re-export
+from ventas.domain.open_tasks import ListsOpenTasks
 from ventas.domain.pending import PendingKeys
 
 # The reasons live in ventas.domain.reasons; re-exported here for the model's users.
@@ -84,8 +85,9 @@ class HistoryEntry(BaseModel):
     detail: dict[str, Any] = Field(default_factory=dict)
 
 
-class SaleRequest(PendingKeys):
-    """The aggregate: one sale request from the first contact to the QC call."""
+class SaleRequest(PendingKeys, ListsOpenTasks):
+    """The aggregate: one sale request from the first contact to the QC call. It lists its open
+    human tasks (`open_tasks`, `ventas.domain.open_tasks`)."""
 
     request_id: str
     channel: Channel
@@ -121,6 +123,9 @@ class SaleRequest(PendingKeys):
     # Step Functions task tokens an outside event answers ("documents", "installation"): kept on
     # the request, server side only, written and cleared in the saves that change the state.
     waits: dict[str, str] = Field(default_factory=dict, repr=False)
+    # While the documents wait is kept: the keyed hash of the phone they are awaited from
+    # (`Container.customer_key`, never the phone in clear), under which the request is found.
+    documents_from: str | None = None
     # Customer messages by kind (services.outbound): "sent", "refused" or a sending lease.
     messages: dict[str, str] = Field(default_factory=dict)
     version: int = 0  # optimistic concurrency: each save requires the version it read
@@ -155,8 +160,16 @@ class SaleRequest(PendingKeys):
         """Keep the token of a workflow wait that an outside event answers."""
         self.waits[name] = token
 
+    def await_documents(self, token: str, phone_key: str) -> None:
+        """Keep the documents wait's token and the keyed hash of the phone the documents are
+        awaited from (`documents_from`, until the wait is taken or the request ends)."""
+        self.await_event("documents", token)
+        self.documents_from = phone_key
+
     def take_wait(self, name: str) -> str | None:
         """The token of a wait, removed: whoever saves this answers the workflow."""
+        if name == "documents":
+            self.documents_from = None
         return self.waits.pop(name, None)
 
     def note(self, now: datetime, event: str, **detail: object) -> None:
@@ -285,12 +298,15 @@ class SaleRequest(PendingKeys):
         self.status = OrderState.CANCELLED
         self.note(now, "duplicate_merged", **detail)
 
-    def change_phone(self, now: datetime, phone: str) -> bool:
-        """The customer's WhatsApp number changed (Meta's `user_changed_number`). False if it
-        already was `phone` (a replay)."""
+    def change_phone(self, now: datetime, phone: str, phone_key: str) -> bool:
+        """The customer's WhatsApp number changed (Meta's `user_changed_number`); `phone_key` is
+        its keyed hash (the documents, if awaited, are now awaited from it). False if it already
+        was `phone` (a replay)."""
         if self.phone == phone:
             return False
         self.phone = phone
+        if self.documents_from is not None:
+            self.documents_from = phone_key
         self.note(now, "customer_number_changed", moved=True)
         return True
 
@@ -330,7 +346,7 @@ class SaleRequest(PendingKeys):
         status = OrderState.CANCELLED if code == ReasonCode.EXECUTION_STOPPED else OrderState.FAILED
         self.status = status
         self.outcome = Outcome.FAILED
-        self.waits.clear()
+        self._stop_waiting()
         self.note(now, f"execution_{execution_status.lower()}", reason=code.value, cause=(cause or "")[:200])
         return True
 
@@ -338,9 +354,14 @@ class SaleRequest(PendingKeys):
         self.status = status
         self.outcome = outcome
         self.step = step
-        self.waits.clear()  # nothing waits on an ended request
+        self._stop_waiting()
         reason = self.reason.code.value if self.reason else None
         self.note(now, f"request_{outcome.value}", reason=reason)
+
+    def _stop_waiting(self) -> None:
+        """Nothing waits on an ended request."""
+        self.waits.clear()
+        self.documents_from = None
 
     def _check_open(self, event: str) -> None:
         if self.outcome is not None:

@@ -17,7 +17,7 @@ from ventas.domain.models import HistoryEntry, SaleRequest
 from ventas.domain.tasks import HumanTask
 
 # Cleared on anonymisation. `documents` also names the stored copies (object keys), deleted.
-PERSONAL_FIELDS: frozenset[str] = frozenset({"phone", "name", "ci", "location", "documents"})
+PERSONAL_FIELDS: frozenset[str] = frozenset({"phone", "documents_from", "name", "ci", "location", "documents"})
 # Kept: ids, the procedure's state, the outcome and what the KPI counts (kpi.is_efficient).
 KEPT_FIELDS: frozenset[str] = frozenset(
     {
@@ -46,6 +46,7 @@ KEPT_FIELDS: frozenset[str] = frozenset(
         "installation_events",  # Instalaciones' event ids and kinds
         "waits",  # workflow task tokens (cleared when the request ends)
         "messages",  # message kinds and their state (sent, refused, a lease)
+        "open_tasks",  # task ids, kinds and attempts
     }
 )
 # Keys of a task's `result` that hold what a person said or typed.
@@ -72,6 +73,7 @@ def anonymise_request(request: SaleRequest, at: datetime) -> SaleRequest:
     return request.model_copy(
         update={
             "phone": ERASED_PHONE,
+            "documents_from": None,
             "name": None,
             "ci": None,
             "location": None,

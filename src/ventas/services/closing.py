@@ -7,15 +7,16 @@ only after that save, once, by the call that made the change.
 
 from __future__ import annotations
 
-import contextlib
+from datetime import datetime
 
 from ventas.container import Container
 from ventas.contracts import OutcomeOutput
 from ventas.domain import messages
-from ventas.domain.errors import RequestNotFound, TaskConflict
+from ventas.domain.errors import RequestNotFound
 from ventas.domain.models import Outcome, ReasonCode, SaleRequest, Step
-from ventas.domain.tasks import TaskKind, TaskStatus
+from ventas.domain.tasks import TaskKind
 from ventas.observability import bind_request, logger
+from ventas.services import open_tasks
 from ventas.services.concurrency import update_request
 from ventas.services.outbound import new_lease, offer_lease, tell_customer
 
@@ -27,17 +28,13 @@ ABANDON_REASONS = {
 }
 
 
-def _after_end(deps: Container, request: SaleRequest) -> None:
-    """What an end implies beyond the request item: its open tasks expire, the outcome metric
-    goes out. (The customer's de-duplication keys were released, and the kept task tokens
-    cleared, in the end's own save: `_ending`.)"""
-    now = deps.clock.now()
-    for task in deps.tasks.open_for(request.request_id):
-        if task.kind == TaskKind.CONTACT_CUSTOMER:
-            continue  # the customer still has to hear it, whatever the end (services.event_tasks)
-        expired = task.model_copy(update={"status": TaskStatus.EXPIRED, "completed_at": now})
-        with contextlib.suppress(TaskConflict):  # completed meanwhile
-            deps.tasks.transition(expired, task.status)
+def after_end(deps: Container, request: SaleRequest) -> None:
+    """What an end implies beyond the request item, once saved: the open tasks it lists expire
+    (no query), the outcome metric goes out. (The customer's de-duplication keys were released,
+    and the kept task tokens cleared, in the end's own save: `_ending`.)"""
+    # A contact task stays: the customer still has to hear it, whatever the end (event_tasks).
+    ending = [i for i, t in open_tasks.listed(deps, request).items() if t.kind != TaskKind.CONTACT_CUSTOMER]
+    open_tasks.expire(deps, ending, deps.clock.now())
     reason = request.reason.code.value if request.reason else None
     outcome = request.outcome.value if request.outcome else "open"
     deps.metrics.outcome(outcome, reason)
@@ -72,7 +69,7 @@ def reject(deps: Container, request_id: str, final: bool = False) -> OutcomeOutp
 
     request, ended = update_request(deps, request_id, change)
     if ended:
-        _after_end(deps, request)
+        after_end(deps, request)
     if request.outcome == Outcome.REJECTED and request.reason is not None:
         # Once per request (tell_customer): a retry after a crash between save and send still sends.
         tell_customer(deps, request, "rejection", messages.rejection(request.reason), lease, final=final)
@@ -104,18 +101,29 @@ def abandon(deps: Container, request_id: str, error: str, final: bool = False) -
 
     request, ended = update_request(deps, request_id, change)
     if ended:
-        _after_end(deps, request)
+        after_end(deps, request)
     if request.outcome == Outcome.ABANDONED and request.reason is not None:
         tell_customer(deps, request, "abandonment", messages.abandonment(request.reason), lease, final=final)
     return _outcome(request)
 
 
+def conclude(deps: Container, request: SaleRequest, now: datetime) -> bool:
+    """Step 13.1 inside the change that records the QC call's result: the sale closes in that
+    same save. True when this ended the request (then `after_end`, once saved)."""
+    return _ending(deps, request, request.close(now))
+
+
 def close_sale(deps: Container, request_id: str) -> OutcomeOutput:
-    """Step 13.1: the QC call concludes the procedure (with or without a score)."""
+    """Step 13.1: the procedure concludes. The agent's QC result closed the sale already (the
+    usual way: `conclude`): one read, nothing written. A QC call nobody made in time: the sale
+    closes here, without a score."""
     now = deps.clock.now()
-    request, ended = update_request(deps, request_id, lambda r: _ending(deps, r, r.close(now)))
+    request = deps.requests.get(request_id)
+    if request.outcome is not None:
+        return _outcome(request)
+    request, ended = update_request(deps, request_id, lambda r: _ending(deps, r, r.close(now)), request)
     if ended:
-        _after_end(deps, request)
+        after_end(deps, request)
     return _outcome(request)
 
 
@@ -132,5 +140,5 @@ def execution_ended(deps: Container, request_id: str, status: str, cause: str | 
     except RequestNotFound:
         return False  # not one of ours (or its intake never completed): nothing to mark
     if ended:
-        _after_end(deps, request)
+        after_end(deps, request)
     return ended

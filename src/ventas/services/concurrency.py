@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
 from ventas.domain.errors import ConcurrentUpdate
@@ -17,6 +17,7 @@ from ventas.domain.errors import ConcurrentUpdate
 if TYPE_CHECKING:
     from ventas.container import Container
     from ventas.domain.models import SaleRequest
+    from ventas.ports import TaskWrite
 
 T = TypeVar("T")
 ATTEMPTS = 8
@@ -39,17 +40,22 @@ def update_request(
     request_id: str,
     change: Callable[[SaleRequest], T],
     loaded: SaleRequest | None = None,
+    tasks: Sequence[TaskWrite] = (),
 ) -> tuple[SaleRequest, T]:
     """Load the request (or take `loaded` on the first attempt), apply `change` to the
-    aggregate and save state and history at once; on `ConcurrentUpdate` read again and
-    re-apply. Returns the saved request and what `change` returned. `change` must only touch
-    the aggregate: it may run several times."""
+    aggregate and save state and history at once, with the task items of `tasks` (the same on
+    every attempt); on `ConcurrentUpdate` read again and re-apply. Returns the saved request and
+    what `change` returned. `change` must only touch the aggregate: it may run several times.
+    A task's failed condition (`AlreadyExists`, `TaskConflict`) is raised as it is."""
     first = [loaded] if loaded is not None else []
 
     def attempt() -> tuple[SaleRequest, T]:
         request = first.pop() if first else deps.requests.get(request_id)
         result = change(request)
-        deps.requests.save(request)
+        if tasks:
+            deps.requests.save(request, tasks)
+        else:
+            deps.requests.save(request)
         return request, result
 
     return retry_on_conflict(attempt)

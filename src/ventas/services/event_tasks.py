@@ -20,7 +20,7 @@ from typing import Any
 
 from ventas.container import Container
 from ventas.domain.errors import AlreadyExists, UnknownRequirement
-from ventas.domain.models import HistoryEntry
+from ventas.domain.models import SaleRequest
 from ventas.domain.tasks import (
     EVENT_KINDS,
     TASK_STEPS,
@@ -31,6 +31,9 @@ from ventas.domain.tasks import (
     TaskKind,
 )
 from ventas.observability import logger
+from ventas.ports import TaskWrite
+from ventas.services import open_tasks
+from ventas.services.concurrency import update_request
 from ventas.services.events import classify_document
 from ventas.services.stages import service_of
 
@@ -54,7 +57,7 @@ def open_event_task(
     if not request.is_open and kind != TaskKind.CONTACT_CUSTOMER:
         return None  # a document for an ended request needs nobody; a failed closing message does
     if kind == TaskKind.CONTACT_CUSTOMER:
-        already = next((t for t in deps.tasks.open_for(request_id) if t.kind == kind), None)
+        already = next(iter(open_tasks.open_of_kind(deps, request, kind)), None)
         if already is not None:
             return already
     now = deps.clock.now()
@@ -68,14 +71,15 @@ def open_event_task(
         context=dict(context),
         glance=RequestGlance.of(request),
     )
-    try:
-        deps.tasks.add(task)
+
+    def opened(current: SaleRequest) -> None:
+        current.note(now, "task_opened", task_id=task.task_id, kind=kind.value)
+        current.task_opened(task.task_id, kind.value)
+
+    try:  # the task, its history entry and the request's listing of it: one write
+        update_request(deps, request_id, opened, request, tasks=[TaskWrite(task)])
     except AlreadyExists:
         return deps.tasks.get(task.task_id)  # a replay of the same event
-    entry = HistoryEntry(
-        at=now, step=request.step, event="task_opened", detail={"task_id": task.task_id, "kind": kind.value}
-    )
-    deps.requests.append_history(request_id, entry)
     logger.info("event task opened", extra={"request_id": request_id, "kind": kind.value})
     return task
 
@@ -91,12 +95,15 @@ def check_result(deps: Container, task: HumanTask, result: Any) -> None:
 def apply_result(deps: Container, task: HumanTask, result: Any, now: datetime) -> None:
     """Record a completed event task on its request; no workflow is answered."""
     if isinstance(result, DocumentReviewResult):
-        classify_document(deps, task.request_id, task.context.get("media_id", ""), result.requirement)
+        media_id = task.context.get("media_id", "")
+        classify_document(deps, task.request_id, media_id, result.requirement, task_id=task.task_id)
         return
     if isinstance(result, ContactCustomerResult):
-        request = deps.requests.get(task.request_id)
-        detail = {"task_id": task.task_id, "reached": result.reached}
-        entry = HistoryEntry(at=now, step=request.step, event=f"{task.kind.value}_done", detail=detail)
-        deps.requests.append_history(task.request_id, entry)
+
+        def done(request: SaleRequest) -> None:
+            request.note(now, f"{task.kind.value}_done", task_id=task.task_id, reached=result.reached)
+            request.task_closed(task.task_id)
+
+        update_request(deps, task.request_id, done)
         return
     raise TypeError(f"not an event task result: {type(result).__name__}")

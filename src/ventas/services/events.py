@@ -79,9 +79,12 @@ def receive_document(
     return _settle(deps, request_id, record)
 
 
-def classify_document(deps: Container, request_id: str, media_id: str, requirement: str) -> DocumentReceipt:
+def classify_document(
+    deps: Container, request_id: str, media_id: str, requirement: str, task_id: str | None = None
+) -> DocumentReceipt:
     """An agent files an `UNCLASSIFIED` document under a requirement of the request's service;
-    the checklist is evaluated again and the workflow resumes when it is complete.
+    the checklist is evaluated again and the workflow resumes when it is complete. `task_id`:
+    the review task this completes, unlisted from the request in the same save.
 
     Raises UnknownRequirement (nothing changed) for a code the service does not need. Filing a
     document already filed under the same requirement is a duplicate (a retried completion).
@@ -96,6 +99,8 @@ def classify_document(deps: Container, request_id: str, media_id: str, requireme
         if document is None or document.requirement != UNCLASSIFIED:
             return DocumentReceipt(request_id, "duplicate", tuple(missing_requirements(service, request))), None
         document.requirement = requirement
+        if task_id is not None:
+            request.task_closed(task_id)
         missing = missing_requirements(service, request)
         token = None if missing else request.take_wait("documents")
         _record(deps, request, "document_classified", requirement=requirement, media_id=media_id, missing=missing)

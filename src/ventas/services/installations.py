@@ -24,6 +24,7 @@ from ventas.domain.installation import InstallationCancelled, InstallationComple
 from ventas.domain.models import SaleRequest
 from ventas.domain.tasks import HumanTask, TaskKind, TaskStatus
 from ventas.observability import logger
+from ventas.services import open_tasks
 from ventas.services.concurrency import update_request
 from ventas.services.stages import qc_slot, qc_wait_output
 
@@ -81,6 +82,8 @@ def report_installation(deps: Container, order_id: str, event: InstallationEvent
             )
         if applied and waits:
             request.take_wait("installation")  # answered below: cleared in this same save
+            if wait is not None and wait.task is not None:
+                request.task_closed(wait.task.task_id)  # the follow-up task is closed below
         return applied
 
     request, applied = update_request(deps, found.request_id, apply_while_waited, found)
@@ -107,7 +110,7 @@ class _Wait:
 def _waiting(deps: Container, request: SaleRequest) -> _Wait | None:
     """The wait the workflow is blocked on for this order now, or None (it has moved on, or not
     got there yet). A stored AwaitInstallation token whose wait is gone (it timed out into the
-    follow-up task) gives way to the open follow-up task, read only then (no Query otherwise)."""
+    follow-up task) gives way to the open follow-up task the request lists, read only then."""
 
     def alive(wait: _Wait) -> bool:
         try:
@@ -120,9 +123,7 @@ def _waiting(deps: Container, request: SaleRequest) -> _Wait | None:
     if token is not None and alive(stored := _Wait(token, None)):
         return stored
     follow_ups = (
-        _Wait(t.token, t)
-        for t in deps.tasks.open_for(request.request_id)
-        if t.kind == TaskKind.INSTALLATION_FOLLOW_UP and t.token
+        _Wait(t.token, t) for t in open_tasks.open_of_kind(deps, request, TaskKind.INSTALLATION_FOLLOW_UP) if t.token
     )
     return next((wait for wait in follow_ups if alive(wait)), None)
 
@@ -168,13 +169,13 @@ def _answer_wait(deps: Container, request: SaleRequest, event: InstallationEvent
     return True
 
 
-def settle_opened_follow_up(deps: Container, task: HumanTask) -> bool:
+def settle_opened_follow_up(deps: Container, task: HumanTask, request: SaleRequest) -> bool:
     """A follow-up task just opened for an installation Instalaciones reported already (its
     report met the installation wait as it timed out): answer the task's wait from the request
     (the QC wait's output, or InstallationCancelled) and close the task; False when nothing was
-    reported (the task stays open for an agent). Read after the task is saved, so either this or
-    the report (`_answer_workflow`, which looks for open follow-up tasks) answers it."""
-    request = deps.requests.get(task.request_id)
+    reported (the task stays open for an agent). `request`: as saved with the task (or read
+    after it): a report saved before is in it, and a report saved after finds the task on the
+    request's list (`_answer_workflow`), so either this or the report answers it."""
     kinds = set(request.installation_events.values())
     if task.token is None or (request.qc_at is None and "cancelled" not in kinds):
         return False

@@ -244,7 +244,7 @@ def request_documents(deps: Container, request_id: str, token: str, reminder: bo
         missing = missing_requirements(service, current)
         if missing:
             current.advance(now, step, event, missing=missing)
-            current.await_event("documents", token)
+            current.await_documents(token, deps.customer_key("phone", current.phone))
             offer_lease(current, kind, lease)
         return missing
 

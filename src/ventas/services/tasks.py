@@ -1,7 +1,9 @@
 """Human tasks: opened by the workflow with a task token, worked by agents from the inbox.
 
-Completing is a conditional write first (so a task completes once), then SendTaskSuccess or
-SendTaskFailure. A task whose workflow stopped waiting is marked expired and reported as such.
+Completing is one write: the task's completion, conditional on its stored status (so a task
+completes once), with what the agent recorded on the request and its history; then
+SendTaskSuccess or SendTaskFailure. A task whose workflow stopped waiting is marked expired and
+reported as such. Claiming and releasing are one conditional write each, with no read.
 Tasks opened by an event have no token: `services.event_tasks` records their result instead.
 """
 
@@ -15,8 +17,15 @@ from typing import Any
 from ventas.config import Settings
 from ventas.container import Container
 from ventas.domain.call_again import BusinessHours, CallAgainRules
-from ventas.domain.errors import AlreadyExists, RequestEnded, TaskConflict, UnknownService, WorkflowNotWaiting
-from ventas.domain.models import HistoryEntry, Reason, ReasonCode, SaleRequest
+from ventas.domain.errors import (
+    AlreadyExists,
+    RequestEnded,
+    TaskConflict,
+    TaskNotFound,
+    UnknownService,
+    WorkflowNotWaiting,
+)
+from ventas.domain.models import Reason, ReasonCode, SaleRequest
 from ventas.domain.tasks import (
     ESCALATED_TO,
     REOPENING_KINDS,
@@ -35,9 +44,10 @@ from ventas.domain.tasks import (
     TaskStatus,
 )
 from ventas.observability import logger
-from ventas.services import event_tasks, installations
+from ventas.ports import TaskWrite
+from ventas.services import closing, event_tasks, installations, open_tasks
 from ventas.services.concurrency import update_request
-from ventas.services.stages import advance, qc_slot, qc_wait_output
+from ventas.services.stages import qc_slot, qc_wait_output
 
 # Failure names the ASL catches (see statemachine/ventas_digitales.asl.json).
 CUSTOMER_UNREACHABLE = "CustomerUnreachable"
@@ -56,39 +66,24 @@ def open_task(
 ) -> HumanTask:
     """Called by the workflow (waitForTaskToken). A re-opened wait expires the earlier task.
 
-    A review or follow-up (REOPENING_KINDS) re-opens at most `settings.max_reopenings` times,
-    the last time escalated to the supervisor (`context["escalated"]`); asked once more, it opens
-    nothing and fails the wait with TaskNotWorked, which the ASL turns into the request's end.
+    The task, the request's `task_opened` entry and the request's listing of the task are one
+    write (`ventas.domain.open_tasks`); a retried invocation for the same wait finds its task
+    listed and writes nothing. A review or follow-up (REOPENING_KINDS) re-opens at most
+    `settings.max_reopenings` times, the last time escalated to the supervisor
+    (`context["escalated"]`); asked once more, it opens nothing and fails the wait with
+    TaskNotWorked, which the ASL turns into the request's end. RequestEnded: nothing written.
     """
     now = deps.clock.now()
-    request = deps.requests.get(request_id)  # the task's glance; advanced below without a re-read
-    attempt = 1
-    for previous in deps.tasks.open_for(request_id):
-        if previous.kind == kind and previous.task_id != task_id_for(token):
-            attempt = max(attempt, previous.attempt + 1)
-            expired = previous.model_copy(update={"status": TaskStatus.EXPIRED, "completed_at": now})
-            with contextlib.suppress(TaskConflict):  # completed meanwhile
-                deps.tasks.transition(expired, previous.status)
+    request = deps.requests.get(request_id)  # the task's glance; saved below without a re-read
+    listed = open_tasks.listed(deps, request)
+    if task_id_for(token) in listed:  # a retried invocation for the same wait: opened already
+        return _opened(deps, deps.tasks.get(task_id_for(token)), request)
+    earlier = [task_id for task_id, t in listed.items() if t.kind == kind.value]
+    attempt = max((listed[task_id].attempt + 1 for task_id in earlier), default=1)
     context = dict(context or {})
     if kind in REOPENING_KINDS and attempt > deps.settings.max_reopenings:
         if attempt > deps.settings.max_reopenings + 1:
-            advance(
-                deps, request_id, TASK_STEPS[kind], "task_not_worked", request, kind=kind.value, attempts=attempt - 1
-            )
-            with contextlib.suppress(WorkflowNotWaiting):  # a retried invocation answered it already
-                deps.workflow.fail(token, TASK_NOT_WORKED, f"{kind.value}: {attempt - 1} openings, none worked")
-            return HumanTask(
-                task_id=task_id_for(token),
-                request_id=request_id,
-                kind=kind,
-                step=TASK_STEPS[kind],
-                status=TaskStatus.EXPIRED,
-                created_at=now,
-                due_at=now,
-                attempt=attempt,
-                context=context,
-                token=token,
-            )
+            return _not_worked(deps, kind, request, token, earlier, attempt)
         context["escalated"] = ESCALATED_TO
     task = HumanTask(
         task_id=task_id_for(token),
@@ -103,14 +98,56 @@ def open_task(
         token=token,
         glance=RequestGlance.of(request),
     )
+
+    def opened(current: SaleRequest) -> None:
+        current.advance(now, task.step, "task_opened", task_id=task.task_id, kind=kind.value, attempt=attempt)
+        for replaced in earlier:
+            current.task_closed(replaced)
+        current.task_opened(task.task_id, kind.value, attempt)
+
     try:
-        deps.tasks.add(task)
-    except AlreadyExists:
-        task = deps.tasks.get(task.task_id)  # a retried invocation for the same wait
-    if kind == TaskKind.INSTALLATION_FOLLOW_UP and installations.settle_opened_follow_up(deps, task):
-        return task  # Instalaciones reported as the installation wait timed out: answered already
-    advance(deps, request_id, task.step, "task_opened", request, task_id=task.task_id, kind=kind.value, attempt=attempt)
+        request, _ = update_request(deps, request_id, opened, request, tasks=[TaskWrite(task)])
+    except AlreadyExists:  # a retried invocation for the same wait saved it meanwhile
+        return _opened(deps, deps.tasks.get(task.task_id), deps.requests.get(request_id))
+    open_tasks.expire(deps, earlier, now)
+    return _opened(deps, task, request)
+
+
+def _opened(deps: Container, task: HumanTask, request: SaleRequest) -> HumanTask:
+    """An opened follow-up whose installation Instalaciones reported already is answered at
+    once from `request` (saved with the task or read after it)."""
+    if task.kind == TaskKind.INSTALLATION_FOLLOW_UP:
+        installations.settle_opened_follow_up(deps, task, request)
     return task
+
+
+def _not_worked(
+    deps: Container, kind: TaskKind, request: SaleRequest, token: str, earlier: list[str], attempt: int
+) -> HumanTask:
+    """The re-opening past the limit: recorded, the earlier task expired, the wait failed."""
+    now = deps.clock.now()
+
+    def not_worked(current: SaleRequest) -> None:
+        current.advance(now, TASK_STEPS[kind], "task_not_worked", kind=kind.value, attempts=attempt - 1)
+        for replaced in earlier:
+            current.task_closed(replaced)
+
+    update_request(deps, request.request_id, not_worked, request)
+    open_tasks.expire(deps, earlier, now)
+    logger.info("task_not_worked", extra={"request_id": request.request_id, "kind": kind.value})
+    with contextlib.suppress(WorkflowNotWaiting):  # a retried invocation answered it already
+        deps.workflow.fail(token, TASK_NOT_WORKED, f"{kind.value}: {attempt - 1} openings, none worked")
+    return HumanTask(
+        task_id=task_id_for(token),
+        request_id=request.request_id,
+        kind=kind,
+        step=TASK_STEPS[kind],
+        status=TaskStatus.EXPIRED,
+        created_at=now,
+        due_at=now,
+        attempt=attempt,
+        token=token,
+    )
 
 
 def task_id_for(token: str) -> str:
@@ -119,24 +156,51 @@ def task_id_for(token: str) -> str:
 
 
 def claim(deps: Container, task_id: str, agent: str) -> HumanTask:
-    """Take a task (`HumanTask.claimed`: when it was taken is kept, for the handling time)."""
-    task = deps.tasks.get(task_id)
-    if task.status == TaskStatus.CLAIMED and task.assignee == agent:
-        return task
-    claimed = task.claimed(agent, deps.clock.now())
-    deps.tasks.transition(claimed, TaskStatus.OPEN)
+    """Take a task (`HumanTask.claimed`: when it was taken is kept, for the handling time).
+
+    One conditional write, no read, for an open task no call-again holds for another agent.
+    Otherwise the stored task the refusal returns decides (`HumanTask.claimed`): one the agent
+    holds already is returned as it is (its claim time stays); one whose reservation has lapsed
+    is taken with a second conditional write. TaskConflict (another agent's, reserved for
+    another, completed), WorkflowNotWaiting (expired), TaskNotFound."""
+    now = deps.clock.now()
+    taken = {"status": TaskStatus.CLAIMED, "assignee": agent, "claimed_at": now}
+    taken |= {"reserved_for": None, "reserved_until": None}  # a call-again's reservation ends
+    try:
+        return deps.tasks.update(task_id, taken, [(TaskStatus.OPEN, None)], unreserved_for=agent)
+    except TaskConflict as conflict:
+        stored = conflict.stored
+        if not isinstance(stored, HumanTask):
+            raise _refused(conflict) from None
+    if stored.status == TaskStatus.CLAIMED and stored.assignee == agent:
+        return stored
+    claimed = stored.claimed(agent, now)  # the domain's refusal, or a lapsed reservation taken
+    try:
+        deps.tasks.transition(claimed, stored.status, expected_assignee=stored.assignee)
+    except TaskConflict as conflict:
+        raise _refused(conflict) from None
     return claimed
 
 
 def release(deps: Container, task_id: str, agent: str) -> HumanTask:
-    """Give a claimed task back to the inbox, unassigned (a no-op for an open one)."""
+    """Give a claimed task back to the inbox, unassigned (a no-op for an open one); errors as `claim`."""
     task = deps.tasks.get(task_id)
     task.check_workable(agent, deps.clock.now())
     if task.status == TaskStatus.OPEN:
         return task
     released = task.released(agent, deps.clock.now())
-    deps.tasks.transition(released, TaskStatus.CLAIMED, expected_assignee=agent)
+    try:
+        deps.tasks.transition(released, TaskStatus.CLAIMED, expected_assignee=agent)
+    except TaskConflict as conflict:
+        raise _refused(conflict) from None
     return released
+
+
+def _refused(conflict: TaskConflict) -> Exception:
+    """An expired task is one the workflow no longer waits for (410); other conflicts as they are."""
+    if conflict.code == "expired":
+        return WorkflowNotWaiting("La solicitud ya no espera esta tarea (plazo vencido).")
+    return conflict
 
 
 def call_again_rules(settings: Settings) -> CallAgainRules:
@@ -158,8 +222,8 @@ def call_again(deps: Container, task_id: str, agent: str, body: dict[str, Any]) 
     The same task goes back to the inbox due at that time, reserved for `agent` until the grace
     passes (`HumanTask.call_again`); the workflow keeps waiting on the same token, with the same
     deadline. Raises ValidationError (a bad body), `CallAgainRefused` (422 on `call_again_at`),
-    `TaskConflict`, or `WorkflowNotWaiting` (the wait is gone: the task is expired). Writes the
-    task (conditional), then a `call_again_scheduled` entry on the request's history.
+    `TaskConflict`, or `WorkflowNotWaiting` (the wait is gone: the task is expired). The task
+    (conditional on the state read) and the request's `call_again_scheduled` entry are one write.
     """
     task = deps.tasks.get(task_id)
     now = deps.clock.now()
@@ -167,19 +231,22 @@ def call_again(deps: Container, task_id: str, agent: str, body: dict[str, Any]) 
     wanted = CallAgain.model_validate(body)  # ValidationError: 422, nothing changed
     rescheduled = task.call_again(agent, now, wanted.call_again_at.astimezone(UTC), call_again_rules(deps.settings))
     request = _waiting_request(deps, task)
-    deps.tasks.transition(rescheduled, task.status, expected_assignee=task.assignee)
-    entry = HistoryEntry(
-        at=now,
-        step=request.step,
-        event="call_again_scheduled",
-        detail={
-            "task_id": task.task_id,
-            "call_again_at": rescheduled.due_at.isoformat(),
-            "by": agent,
-            "times": rescheduled.call_agains,
-        },
-    )
-    deps.requests.append_history(task.request_id, entry)
+
+    def scheduled(current: SaleRequest) -> None:
+        if not current.is_open:  # ended since `_waiting_request` read it
+            raise RequestEnded(current.request_id, "call_again_scheduled")
+        detail = {"task_id": task.task_id, "call_again_at": rescheduled.due_at.isoformat(), "by": agent}
+        current.note(now, "call_again_scheduled", **detail, times=rescheduled.call_agains)
+
+    # The task's new due time and the timeline's entry: one write (a retry cannot count twice).
+    rescheduling = TaskWrite(rescheduled, task.status, task.assignee)
+    try:
+        update_request(deps, task.request_id, scheduled, request, tasks=[rescheduling])
+    except RequestEnded:
+        _expire(deps, task)
+        raise WorkflowNotWaiting("La solicitud ya concluyó: no espera esta tarea.") from None
+    except TaskConflict as conflict:
+        raise _refused(conflict) from None
     return rescheduled
 
 
@@ -233,41 +300,47 @@ def complete(deps: Container, task_id: str, agent: str, body: dict[str, Any]) ->
         return done
     token = task.token
     request = _waiting_request(deps, task)
-    try:
-        deps.tasks.transition(done, task.status, expected_assignee=task.assignee)
-    except TaskConflict:
-        if deps.tasks.get(task_id).status == TaskStatus.EXPIRED:  # its request ended meanwhile
-            raise WorkflowNotWaiting("La solicitud ya no espera esta tarea.") from None
-        raise
     qc_at = (
         qc_slot(deps, result.installed_at or now)
         if isinstance(result, InstallationFollowUpResult) and result.installed
         else None
     )
-    # Saved before the workflow is answered: the next stage reads what the agent recorded.
+    result_ci = getattr(result, "ci", None)
+
+    def record(current: SaleRequest) -> bool:
+        _record(current, task, result, now, qc_at)
+        current.task_closed(task.task_id)
+        if result_ci:  # the customer's CI learnt on the call: their open# key, if still free
+            current.claim_key(f"open#{deps.customer_key('ci', result_ci)}", current.request_id)
+        return isinstance(result, QcResult) and closing.conclude(deps, current, now)  # 13.1 ends the sale
+
+    # The task's completion and what the agent recorded, with its history (and for the QC call,
+    # the sale's end): one write, before the workflow is answered (the next stage reads it).
+    completed = TaskWrite(done, task.status, task.assignee)
     try:
-        update_request(deps, task.request_id, lambda r: _record(r, task, result, now, qc_at), request)
+        request, ended = update_request(deps, task.request_id, record, request, tasks=[completed])
     except RequestEnded:  # the execution ended after the check: nothing recorded, nothing answered
-        with contextlib.suppress(TaskConflict):
-            deps.tasks.transition(done.model_copy(update={"status": TaskStatus.EXPIRED}), TaskStatus.COMPLETED)
+        _expire(deps, task)
         raise WorkflowNotWaiting("La solicitud ya concluyó: no espera esta tarea.") from None
-    if result_ci := getattr(result, "ci", None):
-        deps.requests.claim_key(f"open#{deps.customer_key('ci', result_ci)}", task.request_id)
+    except TaskConflict as conflict:
+        if conflict.code == "expired":  # its request ended meanwhile
+            raise WorkflowNotWaiting("La solicitud ya no espera esta tarea.") from None
+        raise
+    if ended:
+        closing.after_end(deps, request)
     try:
         _answer(deps, token, result, qc_at)
     except WorkflowNotWaiting:
         # The wait ended between the check and the answer: its timeout path owns the request now.
-        expired = done.model_copy(update={"status": TaskStatus.EXPIRED})
-        deps.tasks.transition(expired, TaskStatus.COMPLETED)
+        with contextlib.suppress(TaskConflict, TaskNotFound):
+            deps.tasks.update(task_id, {"status": TaskStatus.EXPIRED}, [(TaskStatus.COMPLETED, None)])
         logger.info("task completed after its workflow stopped waiting", extra={"request_id": task.request_id})
         raise
     return done
 
 
 def _expire(deps: Container, task: HumanTask) -> None:
-    expired = task.model_copy(update={"status": TaskStatus.EXPIRED, "completed_at": deps.clock.now()})
-    with contextlib.suppress(TaskConflict):
-        deps.tasks.transition(expired, task.status)
+    open_tasks.expire(deps, [task.task_id], deps.clock.now())
 
 
 def _answer(deps: Container, token: str, result: Any, qc_at: datetime | None) -> None:

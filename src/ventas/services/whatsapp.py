@@ -156,12 +156,12 @@ def _handle(deps: Container, message: WaMessage, report: DeliveryReport, seen: s
     phone = sender_phone(message.sender)
     if message.system is not None and message.type == "system" and message.system.type == "user_changed_number":
         return _number_changed(deps, message, phone, report), False
-    request_id = open_request_for_phone(deps, phone) if phone else None
-    if phone is None or request_id is None:
+    request = _sender_request(deps, phone) if phone else None
+    if phone is None or request is None:
         report.unknown_senders += 1
         return None, False
+    request_id = request.request_id
     media = message.media
-    request = deps.requests.get(request_id)
     if media is not None:
         if any(d.media_id == media.id for d in request.documents):
             report.duplicates += 1  # checked before the download: a redelivery costs no Graph call
@@ -195,6 +195,18 @@ def _handle(deps: Container, message: WaMessage, report: DeliveryReport, seen: s
     _keep(deps, request, message, seen)
     report.kept += 1
     return request_id, True
+
+
+def _sender_request(deps: Container, phone: str) -> SaleRequest | None:
+    """The sender's open request. While it waits for their documents: one read of the sparse
+    `awaiting_documents` index, a copy that may be a moment behind (every save of it is
+    conditional on its version: a stale copy is read again there). Otherwise (or while the
+    index lags): through the open# key of the phone's keyed hash, then the request (two reads)."""
+    awaiting = deps.requests.awaiting_documents(deps.customer_key("phone", phone))
+    if awaiting is not None:
+        return awaiting
+    request_id = open_request_for_phone(deps, phone)
+    return None if request_id is None else deps.requests.get(request_id)
 
 
 def _review(deps: Container, request_id: str, media_id: str, mime_type: str, missing: tuple[str, ...]) -> None:
@@ -252,7 +264,7 @@ def _number_changed(deps: Container, message: WaMessage, old: str | None, report
         return request_id
 
     now = deps.clock.now()
-    update_request(deps, request_id, lambda r: r.change_phone(now, new))
+    update_request(deps, request_id, lambda r: r.change_phone(now, new, deps.customer_key("phone", new)))
     deps.requests.release_key(_open_key(deps, old), request_id)
     logger.info("customer number changed: request follows", extra={"request_id": request_id})
     report.number_changes += 1
