@@ -183,17 +183,16 @@ def claim(deps: Container, task_id: str, agent: str) -> HumanTask:
 
 
 def release(deps: Container, task_id: str, agent: str) -> HumanTask:
-    """Give a claimed task back to the inbox, unassigned (a no-op for an open one); errors as `claim`."""
-    task = deps.tasks.get(task_id)
-    task.check_workable(agent, deps.clock.now())
-    if task.status == TaskStatus.OPEN:
-        return task
-    released = task.released(agent, deps.clock.now())
+    """Give a task `agent` holds back to the inbox, unassigned, its claim time cleared: one
+    conditional write, no read. An open task is returned as stored (nothing to give back);
+    otherwise errors as `claim`."""
+    released = {"status": TaskStatus.OPEN, "assignee": None, "claimed_at": None}
     try:
-        deps.tasks.transition(released, TaskStatus.CLAIMED, expected_assignee=agent)
+        return deps.tasks.update(task_id, released, [(TaskStatus.CLAIMED, agent)])
     except TaskConflict as conflict:
+        if isinstance(conflict.stored, HumanTask) and conflict.stored.status == TaskStatus.OPEN:
+            return conflict.stored
         raise _refused(conflict) from None
-    return released
 
 
 def _refused(conflict: TaskConflict) -> Exception:
