@@ -11,7 +11,10 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import time, timedelta
-from typing import Literal
+from typing import Any, Literal
+
+from ventas.domain.area import BOLIVIA, SERVICE_AREA, ServiceArea
+from ventas.domain.identity import PHONE_AREAS
 
 EfficiencyPolicy = Literal["registered", "installed", "qc_done"]
 
@@ -65,6 +68,9 @@ class Settings:
     # Cochabamba, so a caller's 4200400 is +59144200400. Other channels get no area: such a
     # number is refused with a message asking for the area digit (ventas.domain.identity).
     phone_areas: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_PHONE_AREAS), hash=False)
+    # Where a customer's point may lie (VD_SERVICE_AREA, `south,west,north,east`): a lead's or the
+    # location task's point outside it is refused (ventas.domain.area); default Bolivia's box.
+    service_area: ServiceArea = BOLIVIA
     efficiency_policy: EfficiencyPolicy = "registered"
     kpi_threshold: float = 95.0
     personal_data_retention_days: int = 365  # closed requests are anonymised after this
@@ -86,6 +92,12 @@ class Settings:
     def scaled(self, minutes: float) -> timedelta:
         """Business minutes as real time under `time_scale` (not rounded: may be under a second)."""
         return timedelta(seconds=minutes * 60 / self.time_scale)
+
+    def validation_context(self) -> dict[str, Any]:
+        """The pydantic context for what enters from outside (a channel's lead, an agent's task
+        body): the channels' phone areas (`ventas.domain.identity`) and the service area
+        (`ventas.domain.area`)."""
+        return {PHONE_AREAS: self.phone_areas, SERVICE_AREA: self.service_area}
 
     def execution_timing(self) -> dict[str, int]:
         """The `$.timing` block each execution starts with (ASL `*SecondsPath`)."""
@@ -129,6 +141,9 @@ class Settings:
             whatsapp_templates=parse_whatsapp_templates(_env("VD_WHATSAPP_TEMPLATES", "")),
             time_scale=float(_env("VD_TIME_SCALE", "1")),
             phone_areas=parse_phone_areas(os.environ.get("VD_PHONE_AREAS")),
+            service_area=ServiceArea.parse(os.environ["VD_SERVICE_AREA"])
+            if "VD_SERVICE_AREA" in os.environ
+            else BOLIVIA,
             efficiency_policy=policy,  # type: ignore[arg-type]
             kpi_threshold=float(_env("VD_KPI_THRESHOLD", "95")),
             personal_data_retention_days=int(_env("VD_PERSONAL_DATA_RETENTION_DAYS", "365")),

@@ -22,7 +22,6 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from ventas.bootstrap import container
 from ventas.container import Container
 from ventas.domain.execution_graph import scrub
-from ventas.domain.identity import PHONE_AREAS
 from ventas.observability import bind_request, logger
 from ventas.web.auth import Authenticator, Principal, authorize
 from ventas.web.config import ApiSettings
@@ -128,8 +127,9 @@ def _body(op: Operation, raw: bytes, mode: str) -> Any:
     try:
         if mode == "json":
             return _adapter(dict[str, Any]).validate_python(document)
-        # The context completes a local landline with the area the channel declares (Settings.phone_areas).
-        return _adapter(op.body).validate_python(document, context={PHONE_AREAS: deps().settings.phone_areas})
+        # The context completes a local landline with the area the channel declares (Settings.phone_areas)
+        # and refuses a point outside the service area (Settings.service_area).
+        return _adapter(op.body).validate_python(document, context=deps().settings.validation_context())
     except ValidationError as exc:
         raise invalid(exc) from None
 

@@ -55,7 +55,8 @@ def spanish_errors(exc: ValidationError, messages: dict[str, str] | None = None)
     found: dict[str, str] = {}
     for err in exc.errors():
         loc = [str(p) for p in err["loc"]]
-        name = loc[-1] if loc else GENERAL
+        named = (err.get("ctx") or {}).get("parameters")  # a model's error on some of its fields
+        names = [str(n) for n in named] if isinstance(named, (list, tuple)) and named else [loc[-1] if loc else GENERAL]
         if messages and err["type"] in messages:
             message = messages[err["type"]]
         elif err["type"] not in _MESSAGES and err["type"] not in _PYDANTIC_TYPES:  # our own, already Spanish
@@ -64,7 +65,8 @@ def spanish_errors(exc: ValidationError, messages: dict[str, str] | None = None)
             message = _sentence(str(err["msg"]).removeprefix("Value error, "))
         else:
             message = _MESSAGES.get(err["type"], "El dato no es válido.")
-        found.setdefault(name, message)
+        for name in names:
+            found.setdefault(name, message)
     return found
 
 

@@ -204,14 +204,16 @@ def spanish_message(err: Mapping[str, Any]) -> str:
 
 def field_errors(exc: ValidationError) -> list[dict[str, str]]:
     """Field-level detail for systems, Spanish messages for people (no input values: they may be
-    personal). A model-level error naming `parameters` in its ctx gives one entry per parameter."""
+    personal). A model-level error naming `parameters` in its ctx gives one entry per parameter,
+    under the model's own place (`location.latitude` for a Location's `latitude`)."""
     found: list[dict[str, str]] = []
     for err in exc.errors():
         message = spanish_message(err)
+        place = [str(p) for p in err["loc"]]
         names = (err.get("ctx") or {}).get("parameters")
-        fields = list(names) if isinstance(names, (list, tuple)) and names else None
-        for name in fields or [".".join(str(p) for p in err["loc"]) or "body"]:
-            found.append({"field": str(name), "message": message, "type": err["type"]})
+        fields = [".".join([*place, str(n)]) for n in names] if isinstance(names, (list, tuple)) and names else None
+        for name in fields or [".".join(place) or "body"]:
+            found.append({"field": name, "message": message, "type": err["type"]})
     return found
 
 

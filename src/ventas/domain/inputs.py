@@ -8,12 +8,23 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
+from ventas.domain.area import SERVICE_AREA, ServiceArea
 from ventas.domain.identity import CI, IvrPhone, Phone  # identity formats: ventas.domain.identity
 
 
@@ -70,8 +81,7 @@ def _within(low: float, high: float, name: str) -> AfterValidator:
         if not low <= value <= high:
             raise PydanticCustomError(
                 "coordinate_range",
-                "la {name} va de {low} a {high}; en Bolivia la latitud está entre -23 y -9 y la longitud "
-                "entre -70 y -57 (revise si la escribió al revés)",
+                "la {name} va de {low} a {high} (revise si escribió la latitud y la longitud al revés)",
                 {"name": name, "low": low, "high": high},
             )
         return value
@@ -102,11 +112,26 @@ def split_point(text: str) -> tuple[str, str] | None:
 
 
 class Location(Strict):
-    """An address and its point in decimal degrees (WGS 84); text with a decimal comma is read."""
+    """An address and its point in decimal degrees (WGS 84); text with a decimal comma is read.
+
+    Where a point enters (a lead, the location task) the validation context carries the service
+    area (`SERVICE_AREA`: `Settings.validation_context()`), and a point outside it is refused
+    with a field error on the coordinates to correct (`ventas.domain.area`: type
+    outside_service_area, coordinates_swapped or coordinate_sign). Without it (a stored request
+    read back) only the ±90/±180 ranges apply: a change of the area never hides stored requests.
+    """
 
     address: str = Field(min_length=3, max_length=200)
     latitude: Latitude
     longitude: Longitude
+
+    @model_validator(mode="after")
+    def _in_service_area(self, info: ValidationInfo) -> Location:
+        area = info.context.get(SERVICE_AREA) if isinstance(info.context, Mapping) else None
+        if isinstance(area, ServiceArea) and (refused := area.refusal(self.latitude, self.longitude)):
+            # `parameters`: one field error per coordinate named (ventas.domain.errors.field_errors).
+            raise PydanticCustomError(refused.code, refused.message, {"parameters": refused.fields})
+        return self
 
 
 class Identification(Strict):

@@ -274,7 +274,8 @@ def complete(deps: Container, task_id: str, agent: str, body: dict[str, Any]) ->
     """
     task = deps.tasks.get(task_id)
     task.check_workable(agent, deps.clock.now())
-    result = RESULT_MODELS[task.kind].model_validate(body)  # ValidationError: 422, nothing changed
+    # ValidationError: 422, nothing changed. The context: phone areas, the service area of a point.
+    result = RESULT_MODELS[task.kind].model_validate(body, context=deps.settings.validation_context())
     if (
         isinstance(result, (IdentificationResult, CallBackResult))
         and result.service_code
