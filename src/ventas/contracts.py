@@ -3,12 +3,12 @@ and from back-office systems. Unknown fields are refused so a typo fails loudly.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Literal, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
+from ventas.domain.instants import Day
 from ventas.domain.models import MissedCall
 from ventas.domain.tasks import TaskKind
 
@@ -140,7 +140,7 @@ class ReportEvent(Event):
     """The scheduled `kpi` function's input (the EventBridge rules' Input in infra/template.yaml)."""
 
     report: Literal["kpi", "overdue"]
-    day: date | None = None  # kpi only: another day than yesterday (a manual re-run)
+    day: Day | None = None  # kpi only: another day than yesterday (a manual re-run)
 
 
 class RetentionEvent(Event):

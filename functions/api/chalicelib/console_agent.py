@@ -16,7 +16,13 @@ from ventas.console.drawings import coverage_map, legend
 from ventas.console.render import point_text
 from ventas.console.timeline import context_rows, requirement_names, timeline
 from ventas.domain.call_again import latest_call_again
-from ventas.domain.errors import CallAgainRefused, RequestNotFound, UnknownRequirement, UnknownService
+from ventas.domain.errors import (
+    CallAgainRefused,
+    InvalidValue,
+    RequestNotFound,
+    UnknownRequirement,
+    UnknownService,
+)
 from ventas.domain.models import Step
 from ventas.domain.tasks import CALL_AGAIN_KINDS, HumanTask, TaskKind, TaskStatus
 from ventas.services import paperwork, queries, tasks
@@ -147,9 +153,11 @@ def complete(call: Page) -> Response:
     body = forms.task_body(task.kind, call.form)
     try:
         done = tasks.complete(deps(), task_id, call.user, body)
-    except (ValidationError, UnknownService, UnknownRequirement) as exc:
+    except (ValidationError, InvalidValue, UnknownService, UnknownRequirement) as exc:
         if isinstance(exc, ValidationError):
             errors = forms.spanish_errors(exc)
+        elif isinstance(exc, InvalidValue):  # a well-formed value the step cannot take (e.g. a future time)
+            errors = {exc.field: forms.sentence(str(exc))}
         elif isinstance(exc, UnknownService):
             errors = {"service_code": "El servicio no existe en el catálogo."}
         else:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from chalice.app import Blueprint, Response
@@ -13,6 +12,7 @@ from ventas.console import dashboard
 from ventas.console.graph_svg import STATUS_FILL, STATUS_TEXT, render_graph
 from ventas.console.render import STATE_LABELS
 from ventas.domain.errors import ExecutionNotFound
+from ventas.domain.instants import parse_day
 from ventas.domain.models import Channel, OrderState, Outcome, Step
 from ventas.domain.schedule import format_local
 from ventas.services import executions, queries
@@ -26,17 +26,20 @@ PAGE_SIZE = 50
 
 
 def _choice(call: Page, name: str, kind: Any) -> Any:
+    """The query parameter `name` read by `kind` (an enum, or `parse_day` for a date); None
+    when blank; 422 naming the parameter otherwise (a date's Spanish reason in the message)."""
     value = call.query.get(name) or None
     if value is None:
         return None
     try:
         return kind(value)
-    except ValueError:
+    except ValueError as exc:
+        message = str(exc) if kind is parse_day else "valor no admitido"
         raise ApiError(
             422,
             "validation_error",
             "Los datos enviados no son válidos: revise los campos indicados.",
-            [{"field": name, "message": "valor no admitido", "type": "enum"}],
+            [{"field": name, "message": message, "type": "date_parsing" if kind is parse_day else "enum"}],
         ) from None
 
 
@@ -46,8 +49,8 @@ def _search(call: Page) -> tuple[dict[str, Any], list[RequestSummary], str | Non
         status=_choice(call, "status", OrderState),
         step=_choice(call, "step", Step),
         channel=_choice(call, "channel", Channel),
-        start=_choice(call, "from", date.fromisoformat),
-        end=_choice(call, "to", date.fromisoformat),
+        start=_choice(call, "from", parse_day),
+        end=_choice(call, "to", parse_day),
     )
     found, token = queries.search_requests(deps(), f, PAGE_SIZE, call.query.get("page") or None)
     return dict(call.query), [request_summary(r, call.principal) for r in found], token

@@ -11,6 +11,7 @@ from chalicelib.console_http import Page, page
 from chalicelib.http import deps
 from ventas.console import dashboard
 from ventas.console.drawings import kpi_chart
+from ventas.domain.instants import parse_day
 from ventas.domain.schedule import local_day
 from ventas.domain.tasks import TaskStatus
 from ventas.services import queries, reports
@@ -30,9 +31,9 @@ def _context(call: Page) -> dict[str, Any]:
     now = d.clock.now()
     today = date.fromisoformat(local_day(now))
     try:
-        day = date.fromisoformat(call.query.get("day", "")) if call.query.get("day") else today
-    except ValueError:
-        raise ApiError(422, "validation_error", "La fecha no es válida (use AAAA-MM-DD).") from None
+        day = parse_day(call.query["day"]) if call.query.get("day") else today
+    except ValueError as exc:
+        raise ApiError(422, "validation_error", f"La fecha no es válida: {exc}.") from None
     if day > today:
         raise ApiError(422, "validation_error", "Esa fecha aún no llegó: elija hoy o un día pasado.")
     series = reports.kpi_series(d, today - timedelta(days=CHART_DAYS - 1), today)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from chalice.app import Blueprint
 
 from chalicelib.http import Call, Reply, deps, route
-from ventas.domain.errors import InstallationConflict, InvalidEvent
+from ventas.domain.errors import InstallationConflict
 from ventas.services import installations
 from ventas.web.errors import ApiError
 from ventas.web.views import InstallationReceiptView, local
@@ -22,13 +22,6 @@ def report_installation(call: Call) -> Reply:
         raise ApiError(404, "order_not_found", "No encontramos el pedido indicado.") from None
     except InstallationConflict as exc:
         raise ApiError(409, "installation_conflict", str(exc)) from None
-    except InvalidEvent as exc:
-        raise ApiError(
-            422,
-            "validation_error",
-            "Los datos enviados no son válidos: revise los campos indicados.",
-            [{"field": exc.field, "message": str(exc), "type": "invalid_event"}],
-        ) from None
     url = f"/v1/requests/{receipt.request_id}"
     body = InstallationReceiptView(
         order_id=receipt.order_id,

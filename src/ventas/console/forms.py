@@ -44,7 +44,7 @@ _MESSAGES = {
 _PYDANTIC_TYPES = frozenset(get_args(ErrorType))
 
 
-def _sentence(message: str) -> str:
+def sentence(message: str) -> str:
     """`texto` -> `Texto.`"""
     return message[:1].upper() + message[1:] + ("" if message.endswith(".") else ".")
 
@@ -60,9 +60,9 @@ def spanish_errors(exc: ValidationError, messages: dict[str, str] | None = None)
         if messages and err["type"] in messages:
             message = messages[err["type"]]
         elif err["type"] not in _MESSAGES and err["type"] not in _PYDANTIC_TYPES:  # our own, already Spanish
-            message = _sentence(str(err["msg"]))
+            message = sentence(str(err["msg"]))
         elif err["type"] == "value_error":
-            message = _sentence(str(err["msg"]).removeprefix("Value error, "))
+            message = sentence(str(err["msg"]).removeprefix("Value error, "))
         else:
             message = _MESSAGES.get(err["type"], "El dato no es válido.")
         for name in names:

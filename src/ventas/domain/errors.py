@@ -69,15 +69,6 @@ class InstallationConflict(VentasError):
     The message is Spanish, for the integrator's operators."""
 
 
-class InvalidEvent(VentasError):
-    """An outside event whose field holds an impossible value (HTTP 422), e.g. an installation
-    time in the future. `field` names it; the message is Spanish."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-
-
 class TaskNotFound(VentasError):
     pass
 
@@ -114,6 +105,13 @@ class InvalidValue(VentasError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
         self.field = field
+
+
+class InvalidEvent(InvalidValue):
+    """An outside event or an agent's answer whose field holds an impossible value (HTTP 422),
+    e.g. an installation time in the future. `field` names it; the message is Spanish."""
+
+    code = "invalid_event"
 
 
 class CallAgainRefused(InvalidValue):

@@ -14,7 +14,6 @@ from typing import Annotated
 
 from pydantic import (
     AfterValidator,
-    AwareDatetime,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -26,6 +25,7 @@ from pydantic_core import PydanticCustomError
 
 from ventas.domain.area import SERVICE_AREA, ServiceArea
 from ventas.domain.identity import CI, IvrPhone, Phone  # identity formats: ventas.domain.identity
+from ventas.domain.instants import Instant
 
 
 class Strict(BaseModel):
@@ -163,4 +163,4 @@ class MissedCall(Strict):
 
     caller: IvrPhone
     line: IvrLine
-    called_at: AwareDatetime  # with its offset (La Paz -04:00); not in the future (services.intake)
+    called_at: Instant  # with its offset (La Paz -04:00); not in the future (services.intake)

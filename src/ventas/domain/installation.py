@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
+from ventas.domain.instants import Instant
 from ventas.domain.models import Strict
 
 EventId = Annotated[
@@ -29,7 +30,7 @@ class InstallationCompleted(Strict):
 
     kind: Literal["completed"]
     event_id: EventId
-    installed_at: AwareDatetime = Field(description="when it was installed; not in the future")
+    installed_at: Instant = Field(description="when it was installed; not in the future")
 
 
 class InstallationCancelled(Strict):
@@ -45,7 +46,7 @@ class InstallationRescheduled(Strict):
 
     kind: Literal["rescheduled"]
     event_id: EventId
-    scheduled_for: AwareDatetime
+    scheduled_for: Instant
 
 
 InstallationEvent = Annotated[

@@ -13,11 +13,12 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from ventas.domain.call_again import CallAgainRules, check_call_again
 from ventas.domain.errors import TaskConflict, WorkflowNotWaiting
 from ventas.domain.identity import CI
+from ventas.domain.instants import Instant
 from ventas.domain.models import Location, ReasonCode, SaleRequest, Step, Strict
 from ventas.domain.schedule import format_local
 
@@ -298,9 +299,9 @@ class LocationResult(Strict):
 class CallAgain(Strict):
     """Step 1.2: the customer asked to be called again later (the call-back form's third answer)."""
 
-    call_again_at: AwareDatetime = Field(
+    call_again_at: Instant = Field(
         description=(
-            "when to call again, ISO-8601 with its offset (La Paz: -04:00); in the future, before the "
+            "when to call again, RFC 3339 with its offset (La Paz: -04:00); in the future, before the "
             "task's `deadline_at` less a margin, in business hours (422 on this field otherwise)"
         )
     )
@@ -316,7 +317,9 @@ class ManualReviewResult(Strict):
 class InstallationFollowUpResult(Strict):
     kind: Literal[TaskKind.INSTALLATION_FOLLOW_UP] = Field(TaskKind.INSTALLATION_FOLLOW_UP, description=KIND_FIELD)
     installed: bool
-    installed_at: datetime | None = None
+    installed_at: Instant | None = Field(
+        None, description="when it was installed (RFC 3339, with its offset); not in the future"
+    )
     comment: str | None = Field(default=None, max_length=500)
 
 

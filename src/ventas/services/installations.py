@@ -42,6 +42,13 @@ class InstallationReceipt:
     qc_at: datetime | None
 
 
+def check_installed_at(installed_at: datetime, now: datetime) -> None:
+    """An installation time (Instalaciones' event, the follow-up task's answer) may not be in the
+    future beyond `CLOCK_SKEW`: the QC call would wait for it. Raises InvalidEvent (422)."""
+    if installed_at > now + CLOCK_SKEW:
+        raise InvalidEvent("installed_at", "la fecha de instalación no puede estar en el futuro")
+
+
 class OrderNotFound(RequestNotFound):
     """No request holds this Smartflex order id."""
 
@@ -54,8 +61,8 @@ def report_installation(deps: Container, order_id: str, event: InstallationEvent
     cancellation comes while the workflow does not wait for the installation; nothing changed).
     """
     now = deps.clock.now()
-    if isinstance(event, InstallationCompleted) and event.installed_at > now + CLOCK_SKEW:
-        raise InvalidEvent("installed_at", "la fecha de instalación no puede estar en el futuro")
+    if isinstance(event, InstallationCompleted):
+        check_installed_at(event.installed_at, now)
     found = deps.requests.by_order(order_id)
     if found is None:
         raise OrderNotFound(order_id)

@@ -284,6 +284,8 @@ def complete(deps: Container, task_id: str, agent: str, body: dict[str, Any]) ->
         raise UnknownService(result.service_code)
     event_tasks.check_result(deps, task, result)
     now = deps.clock.now()
+    if isinstance(result, InstallationFollowUpResult) and result.installed_at:
+        installations.check_installed_at(result.installed_at, now)  # InvalidEvent: 422, nothing changed
     done = task.model_copy(
         update={
             "status": TaskStatus.COMPLETED,

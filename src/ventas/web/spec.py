@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 import operator
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -17,6 +16,7 @@ from pydantic_core import PydanticCustomError
 
 from ventas.domain.execution_graph import ExecutionGraph
 from ventas.domain.installation import InstallationEvent
+from ventas.domain.instants import Day
 from ventas.domain.models import Channel, Lead, MissedCall, OrderState, Step
 from ventas.domain.tasks import RESULT_MODELS, CallAgain, TaskStatus
 from ventas.web.auth import Role
@@ -56,16 +56,16 @@ class RequestsQuery(Query):
     status: OrderState | None = None
     step: Step | None = None
     channel: Channel | None = None
-    start: date | None = Field(None, alias="from", description="first La Paz day (YYYY-MM-DD)")
-    end: date | None = Field(None, alias="to", description="last La Paz day (YYYY-MM-DD)")
+    start: Day | None = Field(None, alias="from", description="first La Paz day (YYYY-MM-DD)")
+    end: Day | None = Field(None, alias="to", description="last La Paz day (YYYY-MM-DD)")
     limit: int = Field(25, ge=1, le=100)
     page: str | None = Page
 
 
 class KpiQuery(Query):
-    day: date | None = Field(None, alias="date", description="one La Paz day; default today")
-    start: date | None = Field(None, alias="from")
-    end: date | None = Field(None, alias="to")
+    day: Day | None = Field(None, alias="date", description="one La Paz day; default today")
+    start: Day | None = Field(None, alias="from")
+    end: Day | None = Field(None, alias="to")
 
     @model_validator(mode="after")
     def _one_form(self) -> KpiQuery:
