@@ -218,3 +218,22 @@ def test_the_json_route_answers_the_task_or_a_field_error_with_the_latest_time(a
     assert other.status_code == 409
     assert body(other)["error"]["code"] == "reserved_for_other"
     assert "token" not in view
+
+
+def test_a_replayed_call_again_is_one_event_with_one_effect(api: Api, clock: FrozenClock) -> None:
+    """The same POST twice (a retry, a double submit): one reschedule, one timeline entry."""
+    task = call_back(api.deps)
+    path = f"/v1/tasks/{task.task_id}/call-again"
+    first = api.call("POST", path, Role.AGENT, at(la_paz(15, 30)), who="agente.ana")
+    clock.advance(seconds=30)
+    again = api.call("POST", path, Role.AGENT, at(la_paz(15, 30)), who="agente.ana")
+    assert (first.status_code, again.status_code) == (200, 200)
+    assert body(again) == body(first)
+    stored = api.deps.tasks.get(task.task_id)
+    assert stored.call_agains == 1
+    events = [h for h in api.deps.requests.history(task.request_id) if h.event == "call_again_scheduled"]
+    assert [e.detail["times"] for e in events] == [1]
+    # Another time is a new reschedule; the same time asked by someone else is not a replay.
+    assert tasks.call_again(api.deps, task.task_id, "agente.ana", at(la_paz(16))).call_agains == 2
+    clock.at = la_paz(16, 15).astimezone(UTC)  # the reservation lapsed: anyone may act
+    assert tasks.call_again(api.deps, task.task_id, "agente.bruno", at(la_paz(17))).call_agains == 3

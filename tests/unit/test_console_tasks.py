@@ -188,3 +188,16 @@ def test_a_task_page_explains_why_the_task_was_opened(console: Api, deps: Contai
     assert "<dt>Sistema que no respondió</dt><dd>NAF</dd>" in page
     assert "<dt>Etapa</dt><dd>revisión de impedimentos (paso 4)</dd>" in page
     assert "<dt>stage</dt>" not in page
+
+
+def test_a_call_again_form_sent_twice_reschedules_once(console: Api, deps: Container) -> None:
+    task = call_back(deps)
+    path = f"/console/tasks/{task.task_id}/complete"
+    for _ in range(2):  # a double click, or the browser's resubmit
+        answer = post(console, path, form(ANA, reached="later", call_again_at="2026-11-24T15:30"), ANA)
+        assert answer.status_code == 200
+        assert "La llamada quedó reprogramada." in text(answer)
+    assert deps.tasks.get(task.task_id).call_agains == 1
+    page = text(get(console, f"/console/requests/{task.request_id}", ANA))
+    assert page.count("Volver a llamar acordado con el cliente") == 1
+    assert "reprogramación n.º: 2" not in page

@@ -229,6 +229,16 @@ class HumanTask(BaseModel):
         self.check_workable(agent, now)
         return self.model_copy(update={"status": TaskStatus.OPEN, "assignee": None, "claimed_at": None})
 
+    def rescheduled_to(self, agent: str, at: datetime) -> bool:
+        """True when `agent` already agreed a call-again at `at` and the task waits for it (open,
+        due then, reserved for them): asking the same again is a replay, not a new reschedule."""
+        return (
+            self.status == TaskStatus.OPEN
+            and self.reserved_for == agent
+            and self.call_again_at == at
+            and self.due_at == at
+        )
+
     def call_again(self, agent: str, now: datetime, at: datetime, rules: CallAgainRules) -> HumanTask:
         """Step 1.2: the customer asked to be called again at `at` (aware). The same task goes
         back to the inbox due at `at`, reserved for `agent` until `at` plus the grace; its wait's

@@ -223,11 +223,16 @@ def call_again(deps: Container, task_id: str, agent: str, body: dict[str, Any]) 
     deadline. Raises ValidationError (a bad body), `CallAgainRefused` (422 on `call_again_at`),
     `TaskConflict`, or `WorkflowNotWaiting` (the wait is gone: the task is expired). The task
     (conditional on the state read) and the request's `call_again_scheduled` entry are one write.
+    The same agent asking the same time again while the task waits for it (a replayed form or
+    POST: `HumanTask.rescheduled_to`) is answered with the task as it is: nothing is written and
+    no reschedule is used up.
     """
     task = deps.tasks.get(task_id)
     now = deps.clock.now()
     task.check_workable(agent, now)
     wanted = CallAgain.model_validate(body)  # ValidationError: 422, nothing changed
+    if task.rescheduled_to(agent, wanted.call_again_at):
+        return task
     rescheduled = task.call_again(agent, now, wanted.call_again_at.astimezone(UTC), call_again_rules(deps.settings))
     request = _waiting_request(deps, task)
 
