@@ -20,6 +20,7 @@ from ventas.domain.errors import (
     CallAgainRefused,
     InvalidValue,
     RequestNotFound,
+    RequirementAlreadyReceived,
     UnknownRequirement,
     UnknownService,
 )
@@ -86,8 +87,11 @@ def _task_context(call: Page, task_id: str) -> dict[str, Any]:
     received = {doc.requirement for doc in request.documents} if request else set()
     requirements = [(q.label, q.code in received) for q in (service.requirements if service else [])]
     point = (request.location.latitude, request.location.longitude) if request and request.location else None
-    labels = {q.code: q.label for q in (service.requirements if service else [])}
-    pending = [c for c in view.context.get("missing", "").split(",") if c] or list(labels)
+    # What is missing now, not when the task opened: a document may have come since.
+    pending = [(q.code, q.label) for q in (service.requirements if service else []) if q.code not in received]
+    context = dict(view.context)
+    if task.kind == TaskKind.DOCUMENT_REVIEW and service is not None:
+        context["missing"] = ",".join(code for code, _ in pending)
     return {
         "task": view,
         "request": request,
@@ -95,12 +99,12 @@ def _task_context(call: Page, task_id: str) -> dict[str, Any]:
         "service": service,
         "requirements": requirements,
         "script": _script(view, call.user),
-        "context_rows": context_rows(view.context, requirement_names(d.catalogue.services(), service)),
+        "context_rows": context_rows(context, requirement_names(d.catalogue.services(), service)),
         "services": d.catalogue.services(),
         "map": coverage_map(point, call.settings.tiles_url, "map-help") if view.kind == TaskKind.LOCATION else None,
         "legend": legend(),
         "reasons": forms.REVIEW_REASONS,
-        "review_options": [(code, labels.get(code, code)) for code in pending],
+        "review_options": pending,
         "mine": view.assignee == call.user,
         "reserved_other": task.reserved_for not in (None, call.user)
         and task.reserved_until is not None
@@ -153,13 +157,15 @@ def complete(call: Page) -> Response:
     body = forms.task_body(task.kind, call.form)
     try:
         done = tasks.complete(deps(), task_id, call.user, body)
-    except (ValidationError, InvalidValue, UnknownService, UnknownRequirement) as exc:
+    except (ValidationError, InvalidValue, UnknownService, UnknownRequirement, RequirementAlreadyReceived) as exc:
         if isinstance(exc, ValidationError):
             errors = forms.spanish_errors(exc)
         elif isinstance(exc, InvalidValue):  # a well-formed value the step cannot take (e.g. a future time)
             errors = {exc.field: forms.sentence(str(exc))}
         elif isinstance(exc, UnknownService):
             errors = {"service_code": "El servicio no existe en el catálogo."}
+        elif isinstance(exc, RequirementAlreadyReceived):
+            errors = {"requirement": str(exc)}
         else:
             errors = {"requirement": "Ese requisito no corresponde al servicio solicitado."}
         return _refused(call, task_id, errors)

@@ -137,6 +137,16 @@ class UnknownRequirement(VentasError):
     """The requirement code is not one of the request's service requirements (catalogue)."""
 
 
+class RequirementAlreadyReceived(VentasError):
+    """A document would be filed under a requirement the request already has (HTTP 409): filing
+    it again would duplicate it and leave a missing one unfilled. The message is Spanish and
+    names the requirements still missing."""
+
+    def __init__(self, requirement: str, message: str) -> None:
+        super().__init__(message)
+        self.requirement = requirement
+
+
 # pydantic's error types -> a Spanish message for a person (usted); `{name}` reads the error's ctx.
 SPANISH_MESSAGES: dict[str, str] = {
     "missing": "este dato es obligatorio",

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ventas.container import Container
-from ventas.domain.errors import AlreadyExists, UnknownRequirement
+from ventas.domain.errors import AlreadyExists
 from ventas.domain.models import SaleRequest
 from ventas.domain.tasks import (
     EVENT_KINDS,
@@ -34,7 +34,7 @@ from ventas.observability import logger
 from ventas.ports import TaskWrite
 from ventas.services import open_tasks
 from ventas.services.concurrency import update_request
-from ventas.services.events import classify_document
+from ventas.services.events import check_filable, classify_document
 from ventas.services.stages import service_of
 
 
@@ -85,11 +85,12 @@ def open_event_task(
 
 
 def check_result(deps: Container, task: HumanTask, result: Any) -> None:
-    """Refuse (before the task is completed) a result that cannot apply: UnknownRequirement."""
+    """Refuse (before the task is completed) a result that cannot apply: a document filed under
+    a requirement the service does not need (UnknownRequirement) or one already received
+    (RequirementAlreadyReceived): `events.check_filable`."""
     if isinstance(result, DocumentReviewResult):
         request = deps.requests.get(task.request_id)
-        if service_of(deps, request).requirement(result.requirement) is None:
-            raise UnknownRequirement(result.requirement)
+        check_filable(service_of(deps, request), request, result.requirement)
 
 
 def apply_result(deps: Container, task: HumanTask, result: Any, now: datetime) -> None:

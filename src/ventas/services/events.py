@@ -8,8 +8,8 @@ from datetime import datetime
 from typing import Any
 
 from ventas.container import Container
-from ventas.domain.catalogue import UNCLASSIFIED
-from ventas.domain.errors import RequestEnded, UnknownRequirement, WorkflowNotWaiting
+from ventas.domain.catalogue import UNCLASSIFIED, Service
+from ventas.domain.errors import RequestEnded, RequirementAlreadyReceived, UnknownRequirement, WorkflowNotWaiting
 from ventas.domain.models import Document, SaleRequest, Step
 from ventas.observability import logger
 from ventas.services.concurrency import retry_on_conflict
@@ -86,8 +86,8 @@ def classify_document(
     the checklist is evaluated again and the workflow resumes when it is complete. `task_id`:
     the review task this completes, unlisted from the request in the same save.
 
-    Raises UnknownRequirement (nothing changed) for a code the service does not need. Filing a
-    document already filed under the same requirement is a duplicate (a retried completion).
+    Raises UnknownRequirement or RequirementAlreadyReceived (`check_filable`; nothing changed).
+    Filing a document already filed is a duplicate (a retried completion).
     """
 
     def record() -> tuple[DocumentReceipt, str | None]:
@@ -98,6 +98,7 @@ def classify_document(
         document = next((d for d in request.documents if d.media_id == media_id), None)
         if document is None or document.requirement != UNCLASSIFIED:
             return DocumentReceipt(request_id, "duplicate", tuple(missing_requirements(service, request))), None
+        check_filable(service, request, requirement)
         document.requirement = requirement
         if task_id is not None:
             request.task_closed(task_id)
@@ -107,6 +108,24 @@ def classify_document(
         return DocumentReceipt(request_id, "recorded" if missing else "complete", tuple(missing)), token
 
     return _settle(deps, request_id, record)
+
+
+def check_filable(service: Service, request: SaleRequest, requirement: str) -> None:
+    """An unclassified document may be filed under `requirement` only when the request's service
+    needs it and it is still missing. Raises UnknownRequirement (422) or
+    RequirementAlreadyReceived (409, a Spanish message naming what is still missing)."""
+    wanted = service.requirement(requirement)
+    if wanted is None:
+        raise UnknownRequirement(requirement)
+    missing = missing_requirements(service, request)
+    if requirement in missing:
+        return
+    if not missing:
+        message = f"Ya se recibieron todos los requisitos de esta solicitud, también «{wanted.label}»."
+    else:
+        names = ", ".join(f"«{q.label}»" for q in service.requirements if q.code in missing)
+        message = f"Ya se recibió «{wanted.label}» para esta solicitud; elija un requisito que falte: {names}."
+    raise RequirementAlreadyReceived(requirement, message)
 
 
 def _settle(

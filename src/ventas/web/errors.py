@@ -22,6 +22,7 @@ from ventas.domain.errors import (
     RedriveUnsupported,
     RequestInProgress,
     RequestNotFound,
+    RequirementAlreadyReceived,
     TaskConflict,
     TaskNotFound,
     UnknownRequirement,
@@ -141,6 +142,9 @@ def from_exception(exc: Exception) -> ApiError | None:
                 }
             ],
         )
+    if isinstance(exc, RequirementAlreadyReceived):
+        field = {"field": "requirement", "message": str(exc), "type": "requirement_already_received"}
+        return ApiError(409, "requirement_already_received", str(exc), [field])
     if isinstance(exc, NotRedrivable):
         return ApiError(409, "not_redrivable", "Solo se puede reanudar un proceso que falló, venció o fue detenido.")
     if isinstance(exc, RedriveUnsupported):
