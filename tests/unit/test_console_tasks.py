@@ -5,22 +5,27 @@ supervisor's per-agent handling time."""
 from __future__ import annotations
 
 import html
+import re
 from typing import Any
 
 from tests.unit.api_harness import Api, api, mint
 from tests.unit.conftest import FrozenClock
 from tests.unit.test_call_again import call_back, la_paz
 from tests.unit.test_console_pages import SECRET, console, get, hosted, post
+from tests.unit.test_stages import CENTRO, new_request, sold_until_installation
 from ventas.console import session
 from ventas.container import Container
+from ventas.domain.installation import InstallationCompleted
 from ventas.domain.models import Lead
 from ventas.domain.tasks import TaskKind, TaskStatus
-from ventas.services import intake, tasks
+from ventas.services import closing, events, installations, intake, stages, tasks
+from ventas.services.stages import request_documents
 from ventas.web.auth import Role
 
 __all__ = ["api", "console", "hosted"]
 ANA = mint("agente.ana", ["agent"], expires_in=3600)
 BRUNO = mint("agente.bruno", ["agent"], expires_in=3600)
+SOUTH = {"address": "Zona Sur, km 4", "latitude": -17.45, "longitude": -66.15}  # no network
 
 
 def form(token: str, **fields: str) -> dict[str, str]:
@@ -164,11 +169,7 @@ def test_the_request_timeline_reads_in_spanish_with_its_details(console: Api, de
         "faltan: Fotografía del carnet de identidad (reverso), Factura de luz o agua del domicilio"
     ) in cells["document_received"][1]
     assert "m-1" not in cells["document_received"][1]  # an internal ref, not for people
-    for row in rows:  # no code in what people read: every event has its label
-        label, detail = row.split("<td>")[3:5]
-        assert "_" not in label.split("<", 1)[0], label
-        assert "False" not in detail, detail
-        assert "['" not in detail, detail
+    readable_rows(page)  # no code in what people read: every event has its label, every detail its words
     other = text(get(console, f"/console/requests/{task.request_id}", ANA))
     assert "Volver a llamar acordado con el cliente (paso 1.2)" in other
     assert "volver a llamar el: 24/11/2026 15:30; reprogramación n.º: 1; por: agente.ana" in other
@@ -201,3 +202,61 @@ def test_a_call_again_form_sent_twice_reschedules_once(console: Api, deps: Conta
     page = text(get(console, f"/console/requests/{task.request_id}", ANA))
     assert page.count("Volver a llamar acordado con el cliente") == 1
     assert "reprogramación n.º: 2" not in page
+
+
+RAW = re.compile(r"\bNone\b|\bTrue\b|\bFalse\b|[{}\[\]]|\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b|\b[a-z]+_[a-z_]+\b")
+
+
+def readable_rows(page: str) -> dict[str, list[tuple[str, str]]]:
+    """Each timeline row's (label, details) by event code; asserts no raw value reaches people:
+    no None, no booleans, no dict or list, no CODE_LIKE_THIS or code_like_this."""
+    rows = page.split('id="timeline"', 1)[1].split("</table>", 1)[0].split("<tr data-event=")[1:]
+    found: dict[str, list[tuple[str, str]]] = {}
+    for row in rows:
+        label, detail = (cell.split("</td>", 1)[0] for cell in row.split("<td>")[3:5])
+        assert not RAW.search(label), label
+        assert not RAW.search(detail), detail
+        found.setdefault(row.split('"', 2)[1], []).append((label, detail))
+    return found
+
+
+def test_timeline_details_name_reasons_and_requirements_in_spanish(console: Api, deps: Container) -> None:
+    """A GIS rejection's reason (stored as {code, label}), a sale's end with no reason, a
+    document nobody could file yet: Spanish words, nothing raw."""
+    out = new_request(
+        deps,
+        channel_lead_id="w-out",
+        phone="71234569",
+        ci="6789012 CB",
+        service_code="INTERNET_FTTH_100",
+        location=SOUTH,
+    )
+    stages.check_coverage(deps, out)
+    closing.reject(deps, out)
+    rejected = readable_rows(text(get(console, f"/console/requests/{out}", ANA)))
+    assert "motivo: No existe capacidad técnica en su domicilio" in rejected["coverage_checked"][0][1]
+    assert "resultado: sin capacidad técnica" in rejected["coverage_checked"][0][1]
+
+    sold = sold_until_installation(deps)
+    order_id = deps.requests.get(sold).order_id
+    assert order_id is not None
+    event = InstallationCompleted(kind="completed", event_id="opr-tl", installed_at=deps.clock.now())
+    installations.report_installation(deps, order_id, event)
+    events.receive_document(deps, "+59171234567", "media-x", "image/png", b"x", deps.clock.now())  # after: noted
+    qc = tasks.open_task(deps, TaskKind.QC_CALL, sold, deps.workflow.wait("tok-qc"), 3600)  # type: ignore[attr-defined]
+    tasks.complete(deps, qc.task_id, "agente.ana", {"satisfaction": 5, "comment": "Todo bien"})
+    rows = readable_rows(text(get(console, f"/console/requests/{sold}", ANA)))
+    assert rows["request_sold"] == [("Venta concluida (paso 13.1)", "")]
+
+    waiting = at_documents(deps)
+    events.receive_document(deps, "+59171234568", "media-u", "image/png", b"x", deps.clock.now())  # no caption
+    rows = readable_rows(text(get(console, f"/console/requests/{waiting}", ANA)))
+    assert "requisito: Documento sin clasificar (un agente lo revisa)" in rows["document_received"][-1][1]
+
+
+def at_documents(deps: Container) -> str:
+    request_id = new_request(
+        deps, channel_lead_id="w-docs", phone="71234568", ci="5678901 CB", service_code="TV_CABLE", location=CENTRO
+    )
+    request_documents(deps, request_id, deps.workflow.wait("tok-docs"), reminder=False)  # type: ignore[attr-defined]
+    return request_id

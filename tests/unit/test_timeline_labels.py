@@ -11,12 +11,19 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
-from ventas.domain.models import EXECUTION_END_REASONS, Outcome
+import pytest
+
+from ventas.console.timeline import details, requirement_names
+from ventas.domain.catalogue import UNCLASSIFIED
+from ventas.domain.messages import MESSAGE_LABELS
+from ventas.domain.models import EXECUTION_END_REASONS, REASON_LABELS, Outcome, ReasonCode, Step
 from ventas.domain.tasks import TaskKind
 from ventas.domain.timeline import EVENT_LABELS, event_label
 from ventas.services.whatsapp import STATUSES_RECORDED
+from ventas.web.views import HistoryView, StepView
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "ventas"
 # An f-string event, as the source spells it -> every name it can take.
@@ -177,3 +184,52 @@ def test_labels_are_spanish_sentences_and_an_unknown_event_shows_as_itself() -> 
         assert "_" not in label, event
     assert event_label("document_received") == "Requisito recibido por WhatsApp (paso 9)"
     assert event_label("something_new") == "something_new"
+
+
+@pytest.mark.parametrize(
+    ("event", "detail", "shown"),
+    [
+        (
+            "coverage_checked",
+            {"reason": {"code": "NO_COVERAGE", "label": "x"}},
+            [("motivo", REASON_LABELS[ReasonCode.NO_COVERAGE])],
+        ),
+        ("coverage_checked", {"reason": {"label": "Otra razón"}}, [("motivo", "Otra razón")]),
+        ("request_sold", {"reason": None}, []),  # written so before: left out, never "None"
+        (
+            "document_received",
+            {"requirement": UNCLASSIFIED, "missing": []},
+            [
+                ("requisito", "Documento sin clasificar (un agente lo revisa)"),
+                ("faltan", "ninguno"),
+            ],
+        ),
+        (
+            "customer_message_refused",
+            {"template": "requirements_request", "meta_code": None, "reason": "unavailable"},
+            [
+                ("motivo", "WhatsApp no respondió"),
+                ("mensaje", MESSAGE_LABELS["requirements_request"]),
+            ],
+        ),
+        (
+            "customer_message_refused",
+            {"reason": "not_a_recipient"},
+            [
+                ("motivo", "el número no puede recibir mensajes de WhatsApp"),
+            ],
+        ),
+    ],
+)
+def test_details_are_spanish_words_never_codes_none_or_dicts(
+    event: str, detail: dict[str, object], shown: list[tuple[str, str]]
+) -> None:
+    entry = HistoryView(
+        at=datetime(2026, 11, 24, 14, tzinfo=UTC),
+        at_local="24/11/2026 10:00",
+        step=StepView.of(Step.DOCUMENTS),
+        event=event,
+        label=event_label(event),
+        detail=detail,
+    )
+    assert details(entry, requirement_names([])) == shown

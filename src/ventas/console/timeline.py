@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from ventas.domain.catalogue import Service
+from ventas.domain.catalogue import UNCLASSIFIED, Service
 from ventas.domain.messages import MESSAGE_LABELS
 from ventas.domain.models import REASON_LABELS
 from ventas.domain.schedule import format_local
@@ -65,9 +65,16 @@ VALUE_LABELS: dict[str, dict[str, str]] = {
     "template": MESSAGE_LABELS,
     "channel": {c.value: label for c, label in CHANNEL_LABELS.items()},
     "kind": {k.value: label for k, label in KIND_LABELS.items()},
-    "reason": {c.value: label for c, label in REASON_LABELS.items()},
+    "reason": {
+        **{c.value: label for c, label in REASON_LABELS.items()},
+        # Why a WhatsApp message was not taken (services.outbound).
+        "unavailable": "WhatsApp no respondió",
+        "refused": "WhatsApp rechazó el mensaje",
+        "not_a_recipient": "el número no puede recibir mensajes de WhatsApp",
+    },
     "previous_status": {"FAILED": "fallido", "TIMED_OUT": "vencido", "ABORTED": "detenido"},
 }
+UNCLASSIFIED_LABEL = "Documento sin clasificar (un agente lo revisa)"
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 
 
@@ -85,6 +92,9 @@ def _value(key: str, value: object, requirements: Mapping[str, str]) -> str:
         return "sí" if value else "no"
     if isinstance(value, list):
         return ", ".join(_value(key, v, requirements) for v in value) or "ninguno"
+    if isinstance(value, Mapping):  # a TMF645 reason, {code, label}: its Spanish label
+        code, label = value.get("code"), value.get("label")
+        return _value(key, code, requirements) if code is not None else str(label or "")
     text = str(value)
     if key in ("requirement", "missing"):
         return requirements.get(text, text)
@@ -99,18 +109,19 @@ def _value(key: str, value: object, requirements: Mapping[str, str]) -> str:
 
 
 def details(entry: HistoryView, requirements: Mapping[str, str]) -> list[tuple[str, str]]:
-    """(Spanish name, Spanish value) of the details a person reads, in DETAIL_LABELS' order."""
+    """(Spanish name, Spanish value) of the details a person reads, in DETAIL_LABELS' order;
+    a detail without a value (None, empty) is left out."""
     return [
         (label, _value(key, entry.detail[key], requirements))
         for key, label in DETAIL_LABELS.items()
-        if key in entry.detail
+        if entry.detail.get(key) not in (None, "", {})
     ]
 
 
 def requirement_names(services: Iterable[Service], own: Service | None = None) -> dict[str, str]:
     """Requirement code -> its name (`CI_ANVERSO` -> `Fotografía ...`): as the request's own
     service (`own`) names it, else as the first service of the catalogue that has it."""
-    names: dict[str, str] = {}
+    names: dict[str, str] = {UNCLASSIFIED: UNCLASSIFIED_LABEL}
     for service in services:
         for requirement in service.requirements:
             names.setdefault(requirement.code, requirement.label)

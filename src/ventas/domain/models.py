@@ -355,8 +355,8 @@ class SaleRequest(PendingKeys, ListsOpenTasks):
         self.outcome = outcome
         self.step = step
         self._stop_waiting()
-        reason = self.reason.code.value if self.reason else None
-        self.note(now, f"request_{outcome.value}", reason=reason)
+        reason = {"reason": self.reason.code.value} if self.reason else {}  # a sale has none
+        self.note(now, f"request_{outcome.value}", **reason)
 
     def _stop_waiting(self) -> None:
         """Nothing waits on an ended request."""
