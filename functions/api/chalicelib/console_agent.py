@@ -228,7 +228,8 @@ def _request_context(call: Page, request_id: str) -> dict[str, Any]:
     names = requirement_names(d.catalogue.services(), service)
     return {
         "r": detail,
-        "timeline": timeline(detail.history, names),
+        "timeline": timeline(detail.history, names, d.settings.time_scale),
+        "time_scale": d.settings.time_scale,
         "requirement_names": names,
         "request": request,
         "service": service,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from ventas.domain.catalogue import UNCLASSIFIED, Service
 from ventas.domain.messages import MESSAGE_LABELS
@@ -108,14 +108,29 @@ def _value(key: str, value: object, requirements: Mapping[str, str]) -> str:
     return text
 
 
-def details(entry: HistoryView, requirements: Mapping[str, str]) -> list[tuple[str, str]]:
+def details(entry: HistoryView, requirements: Mapping[str, str], time_scale: float = 1.0) -> list[tuple[str, str]]:
     """(Spanish name, Spanish value) of the details a person reads, in DETAIL_LABELS' order;
-    a detail without a value (None, empty) is left out."""
+    a detail without a value (None, empty) is left out. `time_scale` > 1 (a local run's
+    compressed clock): the QC call's time says when its task really opens (`_qc_time`)."""
     return [
-        (label, _value(key, entry.detail[key], requirements))
+        (label, _qc_time(entry, time_scale) if key == "qc_at" else _value(key, entry.detail[key], requirements))
         for key, label in DETAIL_LABELS.items()
         if entry.detail.get(key) not in (None, "", {})
     ]
+
+
+def _qc_time(entry: HistoryView, time_scale: float) -> str:
+    """The QC call's slot (step 13, business hours in La Paz). On a compressed clock the
+    workflow's Wait is scaled from the moment it was set (`stages.qc_wait_output`): the task
+    opens at `at + (qc_at - at) / time_scale`, which the text says beside the slot."""
+    qc_at = datetime.fromisoformat(str(entry.detail["qc_at"]).replace("Z", "+00:00"))
+    if time_scale <= 1:
+        return format_local(qc_at)
+    opens = entry.at + max(qc_at - entry.at, timedelta(0)) / time_scale
+    return (
+        f"{format_local(qc_at)} en el tiempo del procedimiento; con el reloj local comprimido "
+        f"(×{time_scale:g}) la tarea se abre el {format_local(opens)}"
+    )
 
 
 def requirement_names(services: Iterable[Service], own: Service | None = None) -> dict[str, str]:
@@ -128,15 +143,16 @@ def requirement_names(services: Iterable[Service], own: Service | None = None) -
     return names | {q.code: q.label for q in (own.requirements if own else ())}
 
 
-def timeline(history: list[HistoryView], requirements: Mapping[str, str]) -> list[TimelineRow]:
-    """The rows of a request's page; `requirements`: catalogue code -> name."""
+def timeline(history: list[HistoryView], requirements: Mapping[str, str], time_scale: float = 1.0) -> list[TimelineRow]:
+    """The rows of a request's page; `requirements`: catalogue code -> name; `time_scale`:
+    `Settings.time_scale` (above 1 only on a local run's compressed clock)."""
     return [
         TimelineRow(
             at_local=h.at_local,
             step=f"{h.step.code.value} · {h.step.label}",
             event=h.event,
             label=event_label(h.event),
-            details=details(h, requirements),
+            details=details(h, requirements, time_scale),
         )
         for h in history
     ]
