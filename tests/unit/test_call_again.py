@@ -97,13 +97,36 @@ def test_the_agent_who_agreed_it_takes_it_back_at_any_time(deps: Container, cloc
     tasks.call_again(deps, task.task_id, "maria", at(la_paz(15, 30)))
     clock.at = la_paz(15, 29).astimezone(UTC)
     taken = tasks.claim(deps, task.task_id, "maria")
-    assert (taken.status, taken.claimed_at, taken.reserved_for) == (TaskStatus.CLAIMED, clock.now(), None)
+    assert (taken.status, taken.claimed_at) == (TaskStatus.CLAIMED, clock.now())
+    assert (taken.reserved_for, taken.reserved_until) == ("maria", la_paz(15, 45))  # the reservation stays
     done = tasks.complete(
         deps, task.task_id, "maria", {"reached": True, "ci": "4567890 CB", "service_code": "TV_CABLE"}
     )
     assert done.status == TaskStatus.COMPLETED
+    assert (done.reserved_for, done.reserved_until) == (None, None)  # completing ends it
+    assert deps.tasks.get(task.task_id) == done
     assert isinstance(deps.workflow, InMemoryWorkflow)
     assert deps.workflow.answers == [("tok-cb", "success", {})]
+
+
+def test_taking_it_and_giving_it_back_keeps_the_reservation_until_it_ends(api: Api, clock: FrozenClock) -> None:
+    """docs/console.md: the task stays reserved until 15 minutes after the agreed time, even if
+    the agent who agreed it takes it and gives it back before then."""
+    task = call_back(api.deps)
+    tasks.call_again(api.deps, task.task_id, "agente.ana", at(la_paz(15, 30)))
+    clock.at = la_paz(15, 31).astimezone(UTC)
+    path = f"/v1/tasks/{task.task_id}"
+    assert api.call("POST", path + "/claim", Role.AGENT, who="agente.ana").status_code == 200
+    released = api.call("POST", path + "/release", Role.AGENT, who="agente.ana")
+    assert released.status_code == 200
+    view = body(released)
+    assert (view["status"], view["assignee"], view["reserved_for"]) == ("open", None, "agente.ana")
+    assert view["reserved_until_local"] == "24/11/2026 15:45"
+    refused = api.call("POST", path + "/claim", Role.AGENT, who="agente.bruno")
+    assert (refused.status_code, body(refused)["error"]["code"]) == (409, "reserved_for_other")
+    clock.at = la_paz(15, 45).astimezone(UTC)  # now it has lapsed: anyone may take it, and it ends
+    taken = body(api.call("POST", path + "/claim", Role.AGENT, who="agente.bruno"))
+    assert (taken["assignee"], taken["reserved_for"], taken["reserved_until"]) == ("agente.bruno", None, None)
 
 
 @pytest.mark.parametrize(

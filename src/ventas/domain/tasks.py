@@ -212,17 +212,14 @@ class HumanTask(BaseModel):
             )
 
     def claimed(self, agent: str, now: datetime) -> HumanTask:
-        """Taken by `agent` at `now` (handling time starts); ends a call-again reservation."""
+        """Taken by `agent` at `now` (handling time starts). A call-again's reservation for
+        `agent` stays until `reserved_until` (a release keeps it too; completing ends it); one
+        for another agent that has lapsed ends here."""
         self.check_workable(agent, now)
-        return self.model_copy(
-            update={
-                "status": TaskStatus.CLAIMED,
-                "assignee": agent,
-                "claimed_at": now,
-                "reserved_for": None,
-                "reserved_until": None,
-            }
-        )
+        taken: dict[str, object] = {"status": TaskStatus.CLAIMED, "assignee": agent, "claimed_at": now}
+        if self.reserved_for not in (None, agent):
+            taken |= {"reserved_for": None, "reserved_until": None}
+        return self.model_copy(update=taken)
 
     def released(self, agent: str, now: datetime) -> HumanTask:
         """Back to the inbox, unassigned; handling time is no longer counted."""

@@ -158,14 +158,14 @@ def task_id_for(token: str) -> str:
 def claim(deps: Container, task_id: str, agent: str) -> HumanTask:
     """Take a task (`HumanTask.claimed`: when it was taken is kept, for the handling time).
 
-    One conditional write, no read, for an open task no call-again holds for another agent.
+    One conditional write, no read, for an open task no call-again holds for another agent; a
+    call-again's reservation for `agent` stays (a release gives the task back still reserved).
     Otherwise the stored task the refusal returns decides (`HumanTask.claimed`): one the agent
     holds already is returned as it is (its claim time stays); one whose reservation has lapsed
     is taken with a second conditional write. TaskConflict (another agent's, reserved for
     another, completed), WorkflowNotWaiting (expired), TaskNotFound."""
     now = deps.clock.now()
-    taken = {"status": TaskStatus.CLAIMED, "assignee": agent, "claimed_at": now}
-    taken |= {"reserved_for": None, "reserved_until": None}  # a call-again's reservation ends
+    taken = {"status": TaskStatus.CLAIMED, "assignee": agent, "claimed_at": now}  # a reservation stays
     try:
         return deps.tasks.update(task_id, taken, [(TaskStatus.OPEN, None)], unreserved_for=agent)
     except TaskConflict as conflict:
@@ -183,8 +183,8 @@ def claim(deps: Container, task_id: str, agent: str) -> HumanTask:
 
 
 def release(deps: Container, task_id: str, agent: str) -> HumanTask:
-    """Give a task `agent` holds back to the inbox, unassigned, its claim time cleared: one
-    conditional write, no read. An open task is returned as stored (nothing to give back);
+    """Give a task `agent` holds back to the inbox, unassigned, its claim time cleared (a
+    call-again's reservation stays until `reserved_until`): one conditional write, no read. An open task is returned as stored (nothing to give back);
     otherwise errors as `claim`."""
     released = {"status": TaskStatus.OPEN, "assignee": None, "claimed_at": None}
     try:
