@@ -184,8 +184,8 @@ def claim(deps: Container, task_id: str, agent: str) -> HumanTask:
 
 def release(deps: Container, task_id: str, agent: str) -> HumanTask:
     """Give a task `agent` holds back to the inbox, unassigned, its claim time cleared (a
-    call-again's reservation stays until `reserved_until`): one conditional write, no read. An open task is returned as stored (nothing to give back);
-    otherwise errors as `claim`."""
+    call-again's reservation stays until `reserved_until`): one conditional write, no read. An
+    open task is returned as stored (nothing to give back); otherwise errors as `claim`."""
     released = {"status": TaskStatus.OPEN, "assignee": None, "claimed_at": None}
     try:
         return deps.tasks.update(task_id, released, [(TaskStatus.CLAIMED, agent)])
