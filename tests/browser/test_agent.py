@@ -114,6 +114,11 @@ def test_an_agent_works_a_missed_call_to_the_qc_call(sign_in: SignIn, http: Http
     wait_for_row(agent, f"button[data-install='{request_id}']")
     agent.click(f"button[data-install='{request_id}']")
     expect(agent.locator("#installed")).to_contain_text(request_id)
+    # The same report again (the form sent twice): the API's own answer and reason, not a 502.
+    token = agent.locator("input[name='csrf']").first.get_attribute("value") or ""
+    again = agent.request.post("/console/local/installation", form={"csrf": token, "request_id": request_id})
+    assert again.status == 409
+    assert "La instalación de este pedido ya fue registrada." in again.text()
 
     # Step 13.1: the QC call.
     open_task(agent, request_id, "Llamada de control de calidad")

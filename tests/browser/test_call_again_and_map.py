@@ -123,7 +123,8 @@ def test_the_point_is_chosen_with_the_keyboard_alone(sign_in: SignIn, http: Http
     agent.keyboard.press("Control+A")
     agent.keyboard.type("-66,1570")
     typed = agent.locator("#map-point").get_attribute("cx"), agent.locator("#map-point").get_attribute("cy")
-    agent.keyboard.press("Shift+Tab")
+    agent.keyboard.press("Shift+Tab")  # leaving the field: the status line (aria-live) says where the point is
+    expect(agent.locator("#map-status")).to_have_text("Punto: latitud -17,393500, longitud -66,157000.")
     agent.keyboard.press("Shift+Tab")
     assert agent.evaluate("document.activeElement.id") == "coverage-map"
     for key in ("ArrowUp", "ArrowRight", "ArrowRight"):

@@ -13,7 +13,6 @@ import secrets
 import time
 import urllib.error
 import urllib.request
-from datetime import UTC, datetime
 from typing import Any
 
 from chalice.app import Blueprint, Response
@@ -102,20 +101,23 @@ def report_installation(call: Page) -> Response:
     event = {
         "kind": "completed",
         "event_id": f"opr-console-{secrets.token_hex(6)}",
-        "installed_at": datetime.now(UTC).isoformat(),
+        "installed_at": deps().clock.now().isoformat(),
     }
     key = os.environ.get("VD_CONSOLE_LOCAL_INSTALLATIONS_KEY", "")
     status, answer = _post_self(
         call, f"/v1/orders/{request.order_id}/installation-events", json.dumps(event).encode(), {"x-api-key": key}
     )
-    failed = status >= 400
-    outcome = "error" if failed else ("duplicado" if answer.get("duplicate") else "registrada")
+    if status >= 400:  # the API's own answer (e.g. 409: already registered), as it gave it
+        error = answer.get("error", {}) if isinstance(answer, dict) else {}
+        outcome = f"no registrada. {error.get('message') or 'La API no respondió como se esperaba.'}"
+    else:
+        outcome = "ya estaba registrada (mismo aviso)." if answer.get("duplicate") else "registrada."
     return call.render(
         "local.html",
         title="Simular cliente (pila local)",
         **_lists(),
-        installed=(request.request_id, outcome),
-        status=502 if failed else 200,
+        installed=(request.request_id, outcome, status >= 400),
+        status=status if status >= 400 else 200,
     )
 
 
@@ -137,7 +139,7 @@ def new_lead(call: Page) -> Response:
         lead: dict[str, Any] = {
             "caller": f.get("phone", ""),
             "line": "4200400",
-            "called_at": datetime.now(UTC).isoformat(),
+            "called_at": deps().clock.now().isoformat(),
         }
     else:
         system, path = "web", "/v1/requests"
@@ -170,10 +172,12 @@ def send_document(call: Page) -> Response:
     _, ack = _post_self(
         call, "/v1/whatsapp/webhook", body, {"X-Hub-Signature-256": sign(credentials().app_secret, body)}
     )
+    service = deps().catalogue.service(request.service_code or "")
+    named = service.requirement(requirement) if service and requirement else None
     return call.render(
         "local.html",
         title="Simular cliente (pila local)",
         **_lists(),
         result=ack,
-        sent=(request.request_id, requirement),
+        sent=(request.request_id, f"«{named.label}»" if named else "sin título (sin clasificar)"),
     )

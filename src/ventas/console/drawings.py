@@ -22,7 +22,11 @@ MAP_WIDTH = 720
 MAP_HEIGHT = 520
 PAD = 0.01  # degrees around the zones
 TILE_ZOOM = 13
-TECH_COLOURS = {"FTTH": "#1b7f5f", "HFC": "#2f5fa8", "ADSL": "#9a6a00"}
+# Each technology's colour on the map; its legend swatch is `.swatch-<tech>` in console.css
+# with the same colour (the CSP allows no inline style). A technology not listed is drawn grey.
+TECH_COLOURS = {"FTTH": "#1b7f5f", "HFC": "#2f5fa8", "ADSL": "#9a6a00", "COPPER": "#6b6b6b"}
+OTHER_COLOUR = "#555555"
+TECH_LABELS = {"FTTH": "fibra óptica (FTTH)", "HFC": "cable coaxial (HFC)", "ADSL": "ADSL", "COPPER": "cobre"}
 
 
 @dataclass(frozen=True)
@@ -119,7 +123,7 @@ def coverage_map(point: tuple[float, float] | None = None, tiles_url: str = "", 
     if tiles_url:
         parts += _tiles(f, tiles_url)
     for z in zones():
-        colour = TECH_COLOURS.get(z.technology, "#555555")
+        colour = TECH_COLOURS.get(z.technology, OTHER_COLOUR)
         for ring in z.rings:
             d = " ".join(f"{'M' if i == 0 else 'L'}{f.x(lon):.1f},{f.y(lat):.1f}" for i, (lon, lat) in enumerate(ring))
             parts.append(
@@ -135,8 +139,13 @@ def coverage_map(point: tuple[float, float] | None = None, tiles_url: str = "", 
 
 
 def legend() -> list[tuple[str, str]]:
-    """(technology, colour) for the technologies the zones use."""
-    return [(tech, colour) for tech, colour in TECH_COLOURS.items() if any(z.technology == tech for z in zones())]
+    """(swatch class, Spanish label) for every technology the zones use, in the map's colours:
+    `swatch-ftth`, ..., `swatch-other` for one without its own colour."""
+    used = list(dict.fromkeys(z.technology for z in zones()))
+    return [
+        (f"swatch-{tech.lower()}" if tech in TECH_COLOURS else "swatch-other", f"Zona {TECH_LABELS.get(tech, tech)}")
+        for tech in used
+    ]
 
 
 # --- III.2: the last days' KPI against the threshold -------------------------------------------

@@ -1,7 +1,9 @@
 """Printable documents of III.1 (fpdf2): the Solicitud de Servicio and the requirements bundle (9.1).
 
 Both are built from the request as the caller may see it (CI and phone masked unless the caller
-is an agent) and the catalogue entry of its service. Core PDF fonts only (latin-1 text).
+is an agent) and the catalogue entry of its service, and name things as people do: the channel,
+the service and each requirement by their Spanish names, never by code. Core PDF fonts only
+(latin-1 text).
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ from datetime import datetime
 
 from fpdf import FPDF
 
-from ventas.console.render import local_time, money, state_text
+from ventas.console.render import channel_text, file_kind, local_time, money, state_text
+from ventas.console.timeline import requirement_names
 from ventas.domain.catalogue import Service
 from ventas.web.views import RequestDetail
 
@@ -61,7 +64,7 @@ def _customer_rows(doc: _Doc, r: RequestDetail) -> None:
     doc.row("Nombre", r.customer.name)
     doc.row("Carnet de identidad", r.customer.ci)
     doc.row("Teléfono", r.customer.phone)
-    doc.row("Canal de ingreso", r.channel)
+    doc.row("Canal de ingreso", channel_text(r.channel))
 
 
 def solicitud_de_servicio(
@@ -71,7 +74,7 @@ def solicitud_de_servicio(
     doc = _Doc("Solicitud de Servicio", r.request_id)
     _customer_rows(doc, r)
     doc.section("Servicio solicitado")
-    doc.row("Servicio", f"{service.name} ({service.code})" if service else r.service_code)
+    doc.row("Servicio", service.name if service else "sin definir")
     doc.row("Precio mensual", money(service.price_bs) if service else None)
     doc.row("Dirección de instalación", address)
     doc.row("Punto (lat, lon)", point)
@@ -100,12 +103,14 @@ def requirements_bundle(r: RequestDetail, service: Service | None, printed_at: d
     received = {d.requirement for d in r.documents}
     required: Sequence[tuple[str, str]] = [(q.code, q.label) for q in (service.requirements if service else [])]
     for code, label in required:
-        doc.row("[x] recibido" if code in received else "[ ] falta", f"{label} ({code})")
+        doc.row("[x] recibido" if code in received else "[ ] falta", label)
     doc.section("Documentos recibidos por WhatsApp")
     if not r.documents:
         doc.row("-", "Ningún documento recibido")
-    for d in r.documents:
-        doc.row(d.requirement, f"{d.mime_type}, recibido el {d.received_at_local} (medio {d.media_id})")
+    names = requirement_names([service] if service else [], service)
+    for n, d in enumerate(r.documents, start=1):
+        name = names.get(d.requirement, d.requirement)
+        doc.row(f"Documento {n}", f"{name}: {file_kind(d.mime_type)}, recibido el {d.received_at_local}")
     doc.ln(4)
     doc.set_font("Helvetica", "I", 8)
     doc.cell(0, 5, _t(f"Impreso el {local_time(printed_at)}"))

@@ -105,6 +105,32 @@ def execution_status_text(status: str) -> str:
     return f"{status} ({meaning})" if meaning else str(status)
 
 
+# Fields an error names (query parameters, body fields), as a person reads them; a field not
+# listed is left unnamed (its message alone), never shown as a code.
+FIELD_LABELS = {
+    "from": "Desde",
+    "to": "Hasta",
+    "date": "Fecha",
+    "day": "Día",
+    "status": "Estado",
+    "step": "Paso",
+    "channel": "Canal",
+    "phone": "Teléfono",
+    "caller": "Teléfono",
+    "name": "Nombre",
+    "ci": "Carnet de identidad",
+    "service_code": "Servicio",
+    "requirement": "Requisito",
+    "call_again_at": "Volver a llamar el",
+    "installed_at": "Instalado el",
+}
+
+
+def field_text(field: str) -> str:
+    """An error's field as a person reads it (`from` -> `Desde`); "" when it has no label."""
+    return FIELD_LABELS.get(str(field).rsplit(".", 1)[-1], "")
+
+
 FILE_KINDS = {"application/pdf": "PDF", "image/jpeg": "imagen JPEG", "image/png": "imagen PNG"}
 
 
@@ -143,6 +169,7 @@ def environment() -> Environment:
     env.filters["estado_tarea"] = task_status_text
     env.filters["canal"] = channel_text
     env.filters["formato"] = file_kind
+    env.filters["campo"] = field_text
     env.globals["punto"] = point_text
     env.filters["ejecucion"] = execution_status_text
     env.globals["htmx"] = HTMX

@@ -37,11 +37,21 @@
         status.textContent = "Punto: latitud " + show(point[0]) + ", longitud " + show(point[1]) + ".";
       }
     }
-    function fromFields() {
+    // Typed coordinates move the point as they are typed; the status line (aria-live) says
+    // where it is once a field is left (on "change"), not at every keystroke.
+    function fromFields(event) {
       var lat = read(latInput && latInput.value), lon = read(lonInput && lonInput.value);
       var inside = lat <= north && lat >= south && lon >= west && lon <= east;
       point = isNaN(lat) || isNaN(lon) || !inside ? null : [lat, lon];
       draw();
+      if (!event || event.type !== "change" || !status) { return; }
+      if (point) {
+        status.textContent = "Punto: latitud " + show(point[0]) + ", longitud " + show(point[1]) + ".";
+      } else if (isNaN(lat) || isNaN(lon)) {
+        status.textContent = "Sin punto: escriba la latitud y la longitud en grados, por ejemplo -17,3935 y -66,1570.";
+      } else {
+        status.textContent = "El punto escrito queda fuera del mapa de zonas: revise la latitud y la longitud.";
+      }
     }
 
     svg.addEventListener("click", function (event) {
@@ -61,9 +71,12 @@
       if (!point) { mark((north + south) / 2, (west + east) / 2, true); return; }
       mark(point[0] + move[0] * step, point[1] + move[1] * step, true);
     });
-    if (latInput) { latInput.addEventListener("input", fromFields); }
-    if (lonInput) { lonInput.addEventListener("input", fromFields); }
-    if (latInput && latInput.value) { fromFields(); }
+    [latInput, lonInput].forEach(function (input) {
+      if (!input) { return; }
+      input.addEventListener("input", fromFields);
+      input.addEventListener("change", fromFields);
+    });
+    if (latInput && latInput.value) { fromFields(null); }
   }
 
   function wireConfirm() {
