@@ -43,6 +43,7 @@ import requests
 from rich.console import Console
 
 from bench.common import write_result
+from bench.cpu_sampler import CpuSampler
 from devstack.actors import AGENTS, SimConfig
 from devstack.faults import HEADER, HEADER_VALUE, PATH
 from devstack.http_driver import Driver, HttpDriver
@@ -222,6 +223,7 @@ def run(
     flaky: float,
     max_minutes: float,
     progress: ProgressView,
+    profile: bool = False,
 ) -> dict[str, Any]:
     scenarios, replayed = burst(generate(leads, seed), replay_share, seed)
     config = SimConfig(
@@ -246,8 +248,11 @@ def run(
         driver = LoadDriver(stack, replayed, flaky, seed)
         driver.flaky_all()
         started = time.monotonic()
+        sampler = CpuSampler().start() if profile else None
         with progress:
             result = run_day(driver, config, progress, generated=scenarios)
+        if sampler is not None:
+            write_result("load_day_profile.json", {"leads": leads, **sampler.stop()})
         report = figures(stack, driver, result, scenarios)
         report["faults"] = driver.call("GET", PATH)
     finally:
@@ -276,6 +281,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--max-minutes", type=float, default=45.0, help="bound on the day (default 45): what is open then is reported"
     )
+    parser.add_argument(
+        "--profile", action="store_true", help="sample where the CPU goes (bench/results/load_day_profile.json)"
+    )
     args = parser.parse_args(argv)
     if args.leads < 20:
         parser.error("--leads must be at least 20")
@@ -283,7 +291,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{args.leads} leads in a burst; stack logs in {LOG}", file=terminal, flush=True)
         progress = ProgressView(Console(file=terminal))
         report = run(
-            args.leads, args.seed, args.time_scale, args.agents, args.replays, args.flaky, args.max_minutes, progress
+            args.leads,
+            args.seed,
+            args.time_scale,
+            args.agents,
+            args.replays,
+            args.flaky,
+            args.max_minutes,
+            progress,
+            args.profile,
         )
         print_report(report, terminal)
     path = write_result("load_day.json", report)
