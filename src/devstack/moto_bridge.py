@@ -32,6 +32,11 @@
      ends; moto publishes nothing. `on_execution_end(listener)` is called with that event's
      shape for every ended execution (the local stack feeds the rule's function with it).
 
+6. The server finds the backend of every request by trying the URL patterns of every AWS service
+   it knows on the request's host, one regular expression after another (5 s of CPU in a
+   400-lead day: bench/load_day.py --profile); the answer for a host never changes, so each host
+   is looked up once.
+
 The speed-ups (3, 4) are on unless VD_MOTO_CLIENT_CACHE=0 / VD_MOTO_PROGRAM_CACHE=0, so that
 `bench/throughput.py` can measure what each one gives.
 """
@@ -322,7 +327,23 @@ def install() -> None:
             cache_programs()
         if _enabled("VD_MOTO_CLIENT_CACHE"):
             _cache_clients()
+        _cache_backend_lookup()
         _installed = True
+
+
+def _cache_backend_lookup() -> None:
+    """Point 6: each host's backend looked up once per process."""
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+    original = DomainDispatcherApplication.get_backend_for_host
+    found: dict[str | None, Any] = {}
+
+    def get_backend_for_host(self: Any, host: str | None) -> Any:
+        if host not in found:
+            found[host] = original(self, host)
+        return found[host]
+
+    setattr(DomainDispatcherApplication, "get_backend_for_host", get_backend_for_host)  # noqa: B010
 
 
 def _cache_clients() -> None:
