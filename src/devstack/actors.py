@@ -73,6 +73,7 @@ class SimConfig:
     channel_workers: int = 0  # threads for the leads alone (0: they share `workers`); a burst needs its own
     poll_seconds: float = POLL_SECONDS  # real seconds between a customer's looks at the chat
     max_seconds: float | None = None  # a shorter bound for the whole day (bench.load_day's --max-minutes)
+    patience_seconds: float = 15.0  # real seconds Instalaciones waits to see a sale handed off before reporting
 
     def real(self, minutes: float) -> float:
         """Real seconds for business minutes (at least a few milliseconds)."""
@@ -312,7 +313,7 @@ class Day:
         self.outage.update(end=self._now(), review_opened=bool(reviews))
 
     def _install(self, c: _Customer) -> None:
-        status = self.driver.install(c.request_id, timeout=15)
+        status = self.driver.install(c.request_id, timeout=self.config.patience_seconds)
         if status != "recorded":  # a replay (200): the order was already reported
             with self.lock:
                 self.counters["late_installation_reports"] += 1
