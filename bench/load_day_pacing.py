@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import subprocess
 import sys
 import threading
@@ -123,7 +124,7 @@ def pace(leads: int, per_lead: float) -> dict[str, Any]:
     shortest_name, shortest_hours = min(HUMAN_WAITS.items(), key=lambda kv: kv[1])
     backlog = leads * per_lead / STACK_CORES
     derived = shortest_hours * 3600 / (MARGIN * backlog)
-    scale = round(min(MAX_SCALE, max(MIN_SCALE, derived)), 1)
+    scale = math.floor(10 * min(MAX_SCALE, max(MIN_SCALE, derived))) / 10  # never above the derived one
     return {
         "time_scale": scale,
         "cpu_per_lead_s": round(per_lead, 4),

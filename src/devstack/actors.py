@@ -312,8 +312,20 @@ class Day:
         self.driver.heal("smartflex")  # Smartflex answers again before the agent decides to retry
         self.outage.update(end=self._now(), review_opened=bool(reviews))
 
-    def _install(self, c: _Customer) -> None:
-        status = self.driver.install(c.request_id, timeout=self.config.patience_seconds)
+    def _install(self, c: _Customer, looks: int = 1) -> None:
+        """Instalaciones reports the order once it has it; not yet handed off (a sale fault's
+        review still open): it looks again later, three times in all, unless the request ended."""
+        try:
+            status = self.driver.install(c.request_id, timeout=self.config.patience_seconds)
+        except TimeoutError:
+            if self.driver.request(c.request_id).outcome is not None or self.stop.is_set():
+                with self.lock:
+                    self.counters["installation_reports_not_needed"] += 1
+                return
+            if looks >= 3:
+                raise
+            self.timers.after(0.0, f"{c.scenario.label} installation", lambda: self._install(c, looks + 1))
+            return
         if status != "recorded":  # a replay (200): the order was already reported
             with self.lock:
                 self.counters["late_installation_reports"] += 1
