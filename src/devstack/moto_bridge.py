@@ -55,6 +55,8 @@ from typing import Any
 from devstack import moto_dynamodb
 
 Handler = Callable[[Any, Any], Any]
+# Kept importable from here, where it lived before devstack.moto_dynamodb (tests import it).
+atomic_dynamodb_writes = moto_dynamodb.atomic_dynamodb_writes
 
 _handlers: dict[str, Handler] = {}
 _STATE_TASK = "moto.stepfunctions.parser.asl.component.state.exec.state_task"
