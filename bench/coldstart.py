@@ -7,14 +7,19 @@ that is the main figure. Each sample is a whole fresh interpreter (a subprocess)
   environment infra/template.yaml gives it, X-Ray subsegments off as by default): that is init;
 - handles ONE real event (the one the workflow, a rule or a channel sends) against a local
   DynamoDB endpoint: a moto server this bench starts, with the template's tables provisioned and
-  what each event needs seeded (through the product's own services, never by hand-written items).
+  what each event needs seeded (through the product's own services; bench/coldstart_stack.py).
 
 The floor is a fresh interpreter that imports boto3, creates one DynamoDB client (its init) and
 makes one GetItem against the same endpoint. The figure is CPU time of the child (user + system,
-read by the child itself with os.times(), so interpreter start-up counts on both sides), medians
+read by the child itself with getrusage, so interpreter start-up counts on both sides), medians
 over `--repeat` samples; samples interleave the floor and the functions so drift hits all alike.
 Init alone is reported too: moving work from init into the first call is no gain, and the ratio
 of init + first event is the one the targets (TARGETS) are about.
+
+Two references, not targets: the floor plus importing pydantic (what any function that validates
+with it pays before its first model), and the floor with garbage collection off (the product
+pauses it during a cold start, ventas.coldstart: this says how much of a ratio that buys).
+Then one instrumented sample per function says where its CPU goes (bench/coldstart_profile.py).
 
     .venv/bin/python -m bench.coldstart [--repeat 7] [--only eligibility,api]
 
@@ -24,24 +29,20 @@ Writes bench/results/coldstart.json.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
-import logging
 import os
 import statistics
 import subprocess
 import sys
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from devstack.template import ROOT, TEMPLATE, Resolver, load_template
+from bench import coldstart_profile
+from bench.coldstart_stack import EVENTS, REGION, STACK, Endpoint, Seeder, logical_ids
+from devstack.template import ROOT
 
 RESULTS = Path(__file__).resolve().parent / "results"
-REGION = "us-east-1"
-ACCOUNT = "123456789012"
-STACK = "vd-bench"
 STAGES = (
     "intake",
     "eligibility",
@@ -58,7 +59,6 @@ STAGES = (
 )
 # Ratio of init + first event to the floor's (issue 11, point 3).
 TARGETS = {**dict.fromkeys(STAGES, 1.3), "api": 1.6}
-CHANNEL_KEY = "bench-web-channel-key"  # the API's channel key (only its digest reaches the API)
 
 _CPU = """import resource
 def _cpu():
@@ -75,11 +75,14 @@ client.get_item(TableName=sys.argv[1], Key=json.loads(sys.argv[2]))
 print(json.dumps({"init": init, "total": _cpu()}))
 """
 )
-# A reference, not a target: the floor plus importing pydantic as the domain does (its import
-# alone, no model). The share of any function's ratio that pydantic itself accounts for.
-PYDANTIC_FLOOR = FLOOR.replace(
-    "import boto3\n", "import boto3\nfrom pydantic import AwareDatetime, BaseModel, ConfigDict, Field\n"
-)
+# References (module docstring): pydantic's import as the domain does it (no model yet), and the
+# floor without garbage collection.
+REFERENCES = {
+    "floor_with_pydantic": FLOOR.replace(
+        "import boto3\n", "import boto3\nfrom pydantic import AwareDatetime, BaseModel, ConfigDict, Field\n"
+    ),
+    "floor_gc_paused": "import gc\ngc.disable()\n" + FLOOR,
+}
 COLD_START = (
     _CPU
     + """import importlib.util, json, sys
@@ -110,235 +113,6 @@ print(json.dumps({"init": init, "total": _cpu(), "status": status}))
 )
 
 
-# --- the local endpoint --------------------------------------------------------------------------
-
-
-class Endpoint:
-    """A moto server on loopback with the template's tables, bucket and state machine."""
-
-    def __init__(self) -> None:
-        from moto.server import ThreadedMotoServer
-
-        from devstack.stack import LocalStack, free_port
-
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        os.environ.update(
-            {
-                "AWS_ENDPOINT_URL": self.url,
-                "AWS_DEFAULT_REGION": REGION,
-                "AWS_ACCESS_KEY_ID": "bench",
-                "AWS_SECRET_ACCESS_KEY": "bench",
-                "POWERTOOLS_TRACE_DISABLED": "true",
-            }
-        )
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
-        self._server.start()
-        self.res = Resolver(load_template(TEMPLATE), STACK, REGION, ACCOUNT)
-        stack = LocalStack(stack_name=STACK, port=self.port, endpoint=self.url)
-        stack._create_tables(self.res)
-        stack._create_buckets(self.res)
-        for logical in self.res.resources("AWS::Serverless::Function"):  # the ASL's substitutions
-            self.res.physical[logical] = f"{STACK}-{logical}"
-            self.res.arns[logical] = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{STACK}-{logical}"
-        stack._create_state_machine(self.res)
-        for logical in self.res.resources("AWS::Serverless::StateMachine"):
-            self.res.physical[logical] = stack.state_machine_arn
-        os.environ.update({**self.environment("IntakeFunction"), **self.api_environment()})  # the seeder's
-        os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"  # the seeder's lines; the children log as in AWS
-
-    def environment(self, logical: str) -> dict[str, str]:
-        env = self.res.function_environment(logical)
-        env.pop("VD_PII_KEY_SECRET_ARN", None)  # a Secrets Manager read: not in this comparison
-        env.pop("VD_BACKOFFICE_SECRET_ARN", None)
-        return env
-
-    def api_environment(self) -> dict[str, str]:
-        env = self.environment("EligibilityFunction")  # the globals and the data's names
-        api = load_template(TEMPLATE.parent / "api.yaml")["Resources"]["APIHandler"]["Properties"]
-        for key, value in api["Environment"]["Variables"].items():
-            target = value.get("Ref") if isinstance(value, dict) else None
-            if target in self.res.physical:
-                env[key] = self.res.physical[target]
-        env["VD_CHANNEL_KEYS"] = "web:" + hashlib.sha256(CHANNEL_KEY.encode()).hexdigest()
-        env["VD_CHANNEL_KEY_IDS"] = "bench-key-id:web"  # API Gateway's id of the same key
-        return env
-
-    def stop(self) -> None:
-        self._server.stop()
-
-
-# --- one real event per function, with what it needs seeded ------------------------------------
-
-
-class Seeder:
-    """Brings fresh requests to the step before each function's event, through the services."""
-
-    def __init__(self) -> None:
-        from ventas import bootstrap
-        from ventas.config import Settings
-
-        self.deps = bootstrap.build(Settings.from_env())
-        bootstrap.use(self.deps)
-        self.n = 0
-
-    def lead(self) -> str:
-        from ventas.domain.models import Lead
-        from ventas.services.intake import submit_lead
-
-        self.n += 1
-        lead = Lead.model_validate(
-            {
-                "channel": "web",
-                "channel_lead_id": f"bench-seed-{os.getpid()}-{self.n}",
-                "phone": f"+5917{self.n:07d}",
-                "name": "Cliente de prueba",
-                "ci": f"{110_000_000 + self.n} CB",
-                "service_code": "INTERNET_FTTH_100",
-                "location": {"address": "Calle España 123, Cochabamba", "latitude": -17.3935, "longitude": -66.1570},
-            }
-        )
-        result = submit_lead(self.deps, lead)
-        assert result.request_id is not None
-        return result.request_id
-
-    def eligible(self) -> str:
-        from ventas.services.stages import check_impediments
-
-        request_id = self.lead()
-        check_impediments(self.deps, request_id)
-        return request_id
-
-    def covered(self) -> str:
-        from ventas.services.stages import check_coverage
-
-        request_id = self.eligible()
-        check_coverage(self.deps, request_id)
-        return request_id
-
-    def waiting_documents(self) -> str:
-        from ventas.services.stages import request_documents
-
-        request_id = self.covered()
-        request_documents(self.deps, request_id, f"token-documents-{request_id}", reminder=False)
-        return request_id
-
-    def sold(self) -> str:
-        from ventas.services.stages import register_sale
-
-        request_id = self.waiting_documents()
-        register_sale(self.deps, request_id)
-        return request_id
-
-    def handed_off(self) -> str:
-        from ventas.services.stages import hand_off_installation
-
-        request_id = self.sold()
-        hand_off_installation(self.deps, request_id, f"token-installation-{request_id}")
-        return request_id
-
-
-def _stage(request_id: str, **extra: Any) -> dict[str, Any]:
-    return {"requestId": request_id, **extra}
-
-
-def _missed_call(seeder: Seeder) -> dict[str, Any]:
-    seeder.n += 1
-    called = (datetime.now(UTC) - timedelta(minutes=5)).astimezone().isoformat()
-    return {"missed_call": {"caller": f"+5917{500_000 + seeder.n:07d}", "line": "4200400", "called_at": called}}
-
-
-def _lead_request() -> dict[str, Any]:
-    body = {
-        "channel": "web",
-        "channel_lead_id": f"bench-api-{os.urandom(6).hex()}",
-        "phone": f"+5917{int.from_bytes(os.urandom(3)) % 10_000_000:07d}",
-        "name": "Cliente de prueba",
-        "ci": f"{120_000_000 + int.from_bytes(os.urandom(3))} CB",
-        "service_code": "INTERNET_FTTH_100",
-        "location": {"address": "Calle España 123, Cochabamba", "latitude": -17.3935, "longitude": -66.1570},
-    }
-    headers = {"content-type": "application/json", "x-api-key": CHANNEL_KEY}
-    return {
-        "resource": "/v1/requests",
-        "path": "/v1/requests",
-        "httpMethod": "POST",
-        "headers": headers,
-        "multiValueHeaders": {k: [v] for k, v in headers.items()},
-        "queryStringParameters": None,
-        "multiValueQueryStringParameters": None,
-        "pathParameters": None,
-        "stageVariables": None,
-        "requestContext": {
-            "resourcePath": "/v1/requests",
-            "httpMethod": "POST",
-            "path": "/prod/v1/requests",
-            "stage": "prod",
-            "requestId": "bench",
-            "identity": {"sourceIp": "127.0.0.1", "apiKeyId": "bench-key-id"},
-        },
-        "body": json.dumps(body),
-        "isBase64Encoded": False,
-    }
-
-
-def _execution_failed(request_id: str) -> dict[str, Any]:
-    arn = f"arn:aws:states:{REGION}:{ACCOUNT}:execution:{STACK}-ventas-digitales:{request_id}"
-    return {
-        "version": "0",
-        "id": "bench",
-        "detail-type": "Step Functions Execution Status Change",
-        "source": "aws.states",
-        "account": ACCOUNT,
-        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "region": REGION,
-        "resources": [arn],
-        "detail": {"executionArn": arn, "name": request_id, "status": "FAILED", "error": "States.TaskFailed"},
-    }
-
-
-# Function -> (logical id in the template, the event it handles next, built from fresh state).
-EVENTS: dict[str, tuple[str, Callable[[Seeder], dict[str, Any]]]] = {
-    "intake": ("IntakeFunction", _missed_call),
-    "eligibility": ("EligibilityFunction", lambda s: _stage(s.lead())),
-    "coverage": ("CoverageFunction", lambda s: _stage(s.eligible())),
-    "requirements": (
-        "RequirementsFunction",
-        lambda s: _stage(s.covered(), action="request", taskToken="token-documents-bench"),
-    ),
-    "sale": ("SaleFunction", lambda s: _stage(s.waiting_documents())),
-    "installation": (
-        "InstallationFunction",
-        lambda s: _stage(s.sold(), action="hand_off", taskToken="token-installation-bench"),
-    ),
-    "tasks": (
-        "TasksFunction",
-        lambda s: _stage(
-            s.handed_off(),
-            action="open",
-            kind="qc_call",
-            taskToken=f"token-qc-{os.urandom(4).hex()}",
-            timeoutSeconds=3600,
-        ),
-    ),
-    "qc": ("QcFunction", lambda s: _stage(s.handed_off(), action="close")),
-    "notify": ("NotifyFunction", lambda s: _stage(s.waiting_documents(), action="abandon", error="States.Timeout")),
-    "executions": ("ExecutionEndFunction", lambda s: _execution_failed(s.lead())),
-    "kpi": ("KpiFunction", lambda s: {"report": "kpi"}),
-    "retention": ("RetentionFunction", lambda s: {"job": "retention"}),
-    "api": ("", lambda s: _lead_request()),
-}
-
-
-def _logical_ids(res: Resolver) -> dict[str, str]:
-    """functions/<folder> -> logical id, from the template (CodeUri)."""
-    return {
-        Path(spec["Properties"]["CodeUri"]).name: logical
-        for logical, spec in res.resources("AWS::Serverless::Function").items()
-    }
-
-
 # --- sampling ------------------------------------------------------------------------------------
 
 
@@ -359,11 +133,25 @@ def _run(code: str, args: list[str], env: dict[str, str]) -> dict[str, float]:
     return answer
 
 
+def _profile(code: str, args: list[str], env: dict[str, str]) -> dict[str, dict[str, float]]:
+    done = subprocess.run(
+        [sys.executable, "-c", coldstart_profile.instrumented(code), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"instrumented sample failed:\n{done.stderr[-3000:]}")
+    return coldstart_profile.parse(done.stdout)
+
+
 def measure(repeat: int, only: list[str]) -> dict[str, Any]:
+    """Medians of `repeat` interleaved rounds (after one dropped), then one instrumented round."""
     endpoint = Endpoint()
     try:
         seeder = Seeder()
-        logical = _logical_ids(endpoint.res)
+        logical = logical_ids(endpoint.res)
         common = {
             **_base_env(),
             "AWS_ENDPOINT_URL": endpoint.url,
@@ -373,22 +161,28 @@ def measure(repeat: int, only: list[str]) -> dict[str, Any]:
             "AWS_SECRET_ACCESS_KEY": "bench",
             "POWERTOOLS_TRACE_DISABLED": "true",
         }
-        envs: dict[str, dict[str, str]] = {}
+        children: dict[str, tuple[str, dict[str, str]]] = {}
         for name in only:
             folder = str(ROOT / "functions" / name)
             own = endpoint.api_environment() if name == "api" else endpoint.environment(logical[name])
-            envs[name] = {**common, **own, "LAMBDA_TASK_ROOT": folder, "AWS_LAMBDA_FUNCTION_NAME": f"{STACK}-{name}"}
+            env = {**common, **own, "LAMBDA_TASK_ROOT": folder, "AWS_LAMBDA_FUNCTION_NAME": f"{STACK}-{name}"}
+            children[name] = (folder, env)
         table = endpoint.res.physical["RequestsTable"]
         key = json.dumps({"pk": {"S": "bench#floor"}, "sk": {"S": "bench#floor"}})
-        samples: dict[str, list[dict[str, float]]] = {"floor": [], "floor_with_pydantic": []}
+
+        def args(name: str) -> list[str]:
+            return [children[name][0], json.dumps(EVENTS[name][1](seeder)), "app" if name == "api" else "handler"]
+
+        samples: dict[str, list[dict[str, float]]] = {"floor": [], **{k: [] for k in REFERENCES}}
         for _ in range(repeat + 1):  # the first round warms the disk cache and is dropped
             samples["floor"].append(_run(FLOOR, [table, key], common))
-            samples["floor_with_pydantic"].append(_run(PYDANTIC_FLOOR, [table, key], common))
+            for reference, code in REFERENCES.items():
+                samples[reference].append(_run(code, [table, key], common))
             for name in only:
-                event = EVENTS[name][1](seeder)
-                entry = "app" if name == "api" else "handler"
-                folder = str(ROOT / "functions" / name)
-                samples.setdefault(name, []).append(_run(COLD_START, [folder, json.dumps(event), entry], envs[name]))
+                samples.setdefault(name, []).append(_run(COLD_START, args(name), children[name][1]))
+        profiles = {"floor": _profile(FLOOR, [table, key], common)}
+        for name in only:
+            profiles[name] = _profile(COLD_START, args(name), children[name][1])
     finally:
         endpoint.stop()
 
@@ -407,14 +201,22 @@ def measure(repeat: int, only: list[str]) -> dict[str, Any]:
             "ratio": round(total / floor["total"], 3),
             "target": TARGETS[name],
             "met": total / floor["total"] <= TARGETS[name],
+            "profile_cpu_seconds": coldstart_profile.summary(profiles[name]),
         }
-    with_pydantic = median("floor_with_pydantic", "total")
+    references = {
+        reference: {
+            "total_cpu_seconds": round(median(reference, "total"), 4),
+            "ratio": round(median(reference, "total") / floor["total"], 3),
+        }
+        for reference in REFERENCES
+    }
     return {
-        "floor": {"init_cpu_seconds": round(floor["init"], 4), "total_cpu_seconds": round(floor["total"], 4)},
-        "floor_with_pydantic": {
-            "total_cpu_seconds": round(with_pydantic, 4),
-            "ratio": round(with_pydantic / floor["total"], 3),
+        "floor": {
+            "init_cpu_seconds": round(floor["init"], 4),
+            "total_cpu_seconds": round(floor["total"], 4),
+            "profile_cpu_seconds": coldstart_profile.summary(profiles["floor"]),
         },
+        **references,
         "repeat": repeat,
         "functions": functions,
     }
@@ -443,11 +245,11 @@ def main(argv: list[str] | None = None) -> None:
         f"floor (import boto3, one client, one GetItem): {floor['total_cpu_seconds'] * 1000:.0f} ms CPU "
         f"(init {floor['init_cpu_seconds'] * 1000:.0f} ms); medians of {args.repeat}; ratios to the floor's total"
     )
-    reference = result["floor_with_pydantic"]
-    print(
-        f"the floor plus importing pydantic alone: {reference['total_cpu_seconds'] * 1000:.0f} ms, "
-        f"{reference['ratio']:.2f}x"
-    )
+    for reference, label in (
+        ("floor_with_pydantic", "the floor plus importing pydantic alone"),
+        ("floor_gc_paused", "the floor with garbage collection off"),
+    ):
+        print(f"{label}: {result[reference]['total_cpu_seconds'] * 1000:.0f} ms, {result[reference]['ratio']:.2f}x")
     print(f"{'function':<13}{'init':>16}{'init + 1st event':>22}{'target':>9}")
     for name, f in result["functions"].items():
         print(
@@ -455,6 +257,11 @@ def main(argv: list[str] | None = None) -> None:
             f"{f['total_cpu_seconds'] * 1000:>12.0f} ms {f['ratio']:>5.2f}x"
             f"{'<=' if f['met'] else '> '}{f['target']:>4.1f}x"
         )
+    print("\nwhere the CPU goes (one instrumented sample each; init + first event; x = share of the floor):")
+    profiles = {"floor": result["floor"]["profile_cpu_seconds"]}
+    profiles.update({name: f["profile_cpu_seconds"] for name, f in result["functions"].items()})
+    for line in coldstart_profile.table(profiles, floor["total_cpu_seconds"]):
+        print(line)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from chalice import Chalice
@@ -20,7 +21,7 @@ from chalicelib import (
 )
 from chalicelib.http import Call, Reply, normalise_errors, route
 
-from ventas import snapstart
+from ventas import coldstart, snapstart
 from ventas.web.openapi import openapi_document
 from ventas.web.views import Health
 
@@ -28,6 +29,17 @@ from ventas.web.views import Health
 snapstart.register(("requests", "tasks", "workflow"))
 
 app = Chalice(app_name="ventas-digitales-api")
+
+
+def _resume_collection(event: Any, get_response: Callable[[Any], Any]) -> Any:
+    """Garbage collection back on after the first invocation (ventas.coldstart)."""
+    try:
+        return get_response(event)
+    finally:
+        coldstart.resume()
+
+
+app.register_middleware(_resume_collection, "all")
 app.register_middleware(normalise_errors, "http")
 app.api.binary_types.append("application/pdf")  # the console's printable documents
 for blueprint in (channels.bp, sales.bp, inbox.bp, installations.bp, reports.bp, whatsapp.bp):

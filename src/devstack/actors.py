@@ -73,6 +73,7 @@ class SimConfig:
     channel_workers: int = 0  # threads for the leads alone (0: they share `workers`); a burst needs its own
     poll_seconds: float = POLL_SECONDS  # real seconds between a customer's looks at the chat
     max_seconds: float | None = None  # a shorter bound for the whole day (bench.load_day's --max-minutes)
+    patience_seconds: float = 15.0  # real seconds Instalaciones waits to see a sale handed off before reporting
 
     def real(self, minutes: float) -> float:
         """Real seconds for business minutes (at least a few milliseconds)."""
@@ -311,8 +312,20 @@ class Day:
         self.driver.heal("smartflex")  # Smartflex answers again before the agent decides to retry
         self.outage.update(end=self._now(), review_opened=bool(reviews))
 
-    def _install(self, c: _Customer) -> None:
-        status = self.driver.install(c.request_id, timeout=15)
+    def _install(self, c: _Customer, looks: int = 1) -> None:
+        """Instalaciones reports the order once it has it; not yet handed off (a sale fault's
+        review still open): it looks again later, three times in all, unless the request ended."""
+        try:
+            status = self.driver.install(c.request_id, timeout=self.config.patience_seconds)
+        except TimeoutError:
+            if self.driver.request(c.request_id).outcome is not None or self.stop.is_set():
+                with self.lock:
+                    self.counters["installation_reports_not_needed"] += 1
+                return
+            if looks >= 3:
+                raise
+            self.timers.after(0.0, f"{c.scenario.label} installation", lambda: self._install(c, looks + 1))
+            return
         if status != "recorded":  # a replay (200): the order was already reported
             with self.lock:
                 self.counters["late_installation_reports"] += 1

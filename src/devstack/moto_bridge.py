@@ -4,9 +4,8 @@
    name, to the project's real handler in this process, and report an unhandled exception the
    way AWS Lambda does (FunctionError with errorType = the exception's class name), so the
    ASL's Retry and Catch see the same error names as in AWS.
-2. DynamoDB: moto checks a write's condition and then writes without a lock, so concurrent
-   conditional writes can both succeed. DynamoDB makes them atomic; we serialise moto's
-   writes so idempotency and "complete once" hold locally as they do in AWS.
+2. DynamoDB (`devstack.moto_dynamodb`): concurrent conditional writes made atomic, item-level
+   rollback of transactions, and queries that do not sort the whole table.
 3. Step Functions: moto's interpreter builds a new boto3 client for every service call; we
    keep one per (region, service) for the process (boto3 clients are thread-safe). Not per
    thread: the interpreter runs every state in a thread of its own, so a per-thread cache never
@@ -33,6 +32,11 @@
      ends; moto publishes nothing. `on_execution_end(listener)` is called with that event's
      shape for every ended execution (the local stack feeds the rule's function with it).
 
+6. The server finds the backend of every request by trying the URL patterns of every AWS service
+   it knows on the request's host, one regular expression after another (5 s of CPU in a
+   400-lead day: bench/load_day.py --profile); the answer for a host never changes, so each host
+   is looked up once.
+
 The speed-ups (3, 4) are on unless VD_MOTO_CLIENT_CACHE=0 / VD_MOTO_PROGRAM_CACHE=0, so that
 `bench/throughput.py` can measure what each one gives.
 """
@@ -48,7 +52,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from devstack import moto_dynamodb
+
 Handler = Callable[[Any, Any], Any]
+# Kept importable from here, where it lived before devstack.moto_dynamodb (tests import it).
+atomic_dynamodb_writes = moto_dynamodb.atomic_dynamodb_writes
 
 _handlers: dict[str, Handler] = {}
 _STATE_TASK = "moto.stepfunctions.parser.asl.component.state.exec.state_task"
@@ -104,88 +112,6 @@ def invoke_in_process(function_name: str, arn: str, event: Any) -> tuple[str, bo
             ),
             True,
         )
-
-
-def atomic_dynamodb_writes() -> None:
-    """Serialise moto's DynamoDB calls (condition check + write as one step; a read never sees a
-    table a write is changing: moto's Query walks the table's dict, and a concurrent write broke
-    it with "dictionary changed size during iteration", an HTTP 500). Idempotent."""
-    from moto.dynamodb.models import DynamoDBBackend
-
-    if getattr(DynamoDBBackend, "_vd_atomic", False):
-        return
-    _item_level_transaction_backup()  # first: the lock below then covers its backup reads too
-    writes = threading.RLock()  # re-entrant: moto's transact_write_items calls put_item
-    for name in ("put_item", "update_item", "delete_item", "transact_write_items", "get_item", "query", "scan"):
-        original = getattr(DynamoDBBackend, name)
-
-        def locked(self: Any, *args: Any, __original: Any = original, **kwargs: Any) -> Any:
-            with writes:
-                return __original(self, *args, **kwargs)
-
-        setattr(DynamoDBBackend, name, locked)
-    setattr(DynamoDBBackend, "_vd_atomic", True)  # noqa: B010 - marks the class patched
-
-
-_in_transaction = threading.local()
-
-
-def _item_level_transaction_backup() -> None:
-    """moto's transact_write_items deep-copies every table it touches before writing, to roll
-    back on failure: a cost that grows with the table (0.4 s a transaction at 5,000 items), so
-    a local day slows down as it fills the table, and a concurrent reader can break the copy
-    ("dictionary changed size during iteration", an HTTP 500). Back up only the items the
-    transaction names instead, restore them if it fails, and let moto's copy of the table
-    return the table itself (the writes are serialised by `atomic_dynamodb_writes`'s lock).
-    Same outcome as moto's rollback: every named item as it was before."""
-    import copy
-
-    from moto.dynamodb import models
-    from moto.dynamodb.models import DynamoDBBackend
-    from moto.dynamodb.models.table import Table
-
-    real_deepcopy = copy.deepcopy
-
-    def deepcopy(value: Any, memo: Any = None) -> Any:
-        if isinstance(value, Table) and getattr(_in_transaction, "on", False):
-            return value
-        return real_deepcopy(value, memo)
-
-    class _Copy:
-        def __getattr__(self, name: str) -> Any:
-            return deepcopy if name == "deepcopy" else getattr(copy, name)
-
-    setattr(models, "copy", _Copy())  # noqa: B010 - the module calls copy.deepcopy(...)
-    original = DynamoDBBackend.transact_write_items
-
-    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> Any:
-        backups: list[tuple[str, dict[str, Any], dict[str, Any] | None]] = []
-        for entry in transact_items:
-            try:
-                _, op = next(iter(entry.items()))
-                table = self.get_table(op["TableName"])
-                key = op.get("Key") or {
-                    k: op["Item"][k] for k in (table.hash_key_attr, table.range_key_attr) if k is not None
-                }
-                current = self.get_item(op["TableName"], key)
-            except Exception:  # noqa: S112 - moto itself reports what is wrong with this entry
-                continue
-            backups.append((op["TableName"], key, None if current is None else current.to_json()["Attributes"]))
-        _in_transaction.on = True
-        try:
-            return original(self, transact_items)
-        except Exception:
-            for table_name, key, before in reversed(backups):
-                if before is None:
-                    if self.get_item(table_name, key) is not None:
-                        self.delete_item(table_name, key)
-                else:
-                    self.put_item(table_name, before)
-            raise
-        finally:
-            _in_transaction.on = False
-
-    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
 
 
 ExecutionListener = Callable[[dict[str, Any]], None]
@@ -383,7 +309,7 @@ def install() -> None:
     with _lock:
         if _installed:
             return
-        atomic_dynamodb_writes()
+        moto_dynamodb.install()
         task_token_errors()
         aws_execution_ends()
         timeouts_close_tokens()
@@ -403,7 +329,23 @@ def install() -> None:
             cache_programs()
         if _enabled("VD_MOTO_CLIENT_CACHE"):
             _cache_clients()
+        _cache_backend_lookup()
         _installed = True
+
+
+def _cache_backend_lookup() -> None:
+    """Point 6: each host's backend looked up once per process."""
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+    original = DomainDispatcherApplication.get_backend_for_host
+    found: dict[str | None, Any] = {}
+
+    def get_backend_for_host(self: Any, host: str | None) -> Any:
+        if host not in found:
+            found[host] = original(self, host)
+        return found[host]
+
+    setattr(DomainDispatcherApplication, "get_backend_for_host", get_backend_for_host)  # noqa: B010
 
 
 def _cache_clients() -> None:

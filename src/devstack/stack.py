@@ -15,6 +15,7 @@ import logging
 import os
 import socket
 import sys
+import threading
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,6 +56,26 @@ def _load_handler(code_dir: Path, handler: str, logical: str) -> Any:
         sys.modules[name] = module
         spec.loader.exec_module(module)
     return getattr(module, func)
+
+
+# Connections each boto3 client keeps to the local endpoint. In Lambda a container runs one
+# invocation at a time and botocore's default of 10 is plenty; here every handler of every running
+# execution shares one process and one client per service, so under a burst most calls found the
+# pool taken, opened a connection of their own and closed it after one call (a new TCP connection
+# and a new moto server thread per call: bench/load_day.py --profile).
+POOL_CONNECTIONS = 128
+
+
+def _pool_connections() -> None:
+    """Every client of boto3's default session (the handlers', the interpreter's, the drivers')
+    keeps up to POOL_CONNECTIONS connections to the local endpoint."""
+    import boto3
+    from botocore.config import Config
+
+    session = boto3._get_default_session()._session
+    config = session.get_default_client_config()
+    wanted = Config(max_pool_connections=POOL_CONNECTIONS)
+    session.set_default_client_config(wanted if config is None else config.merge(wanted))
 
 
 @dataclass
@@ -100,6 +121,7 @@ class LocalStack:
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
         self._server.start()
         moto_bridge.install()
+        _pool_connections()
         self._provision()
         self._wire()
         return self
@@ -226,14 +248,17 @@ class LocalStack:
         if pattern.get("source") != ["aws.states"]:
             return
         wanted = pattern.get("detail", {})
+        client: list[Any] = []  # one Lambda client for every delivery (a client costs ~40 ms of CPU)
+        building = threading.Lock()
 
         def deliver(event: dict[str, Any]) -> None:
             detail = event["detail"]
             if self._server is None or any(detail.get(k) not in v for k, v in wanted.items()):
                 return
-            self.client("lambda").invoke(
-                FunctionName=function_name, InvocationType="Event", Payload=json.dumps(event).encode()
-            )
+            with building:
+                if not client:
+                    client.append(self.client("lambda"))
+            client[0].invoke(FunctionName=function_name, InvocationType="Event", Payload=json.dumps(event).encode())
 
         moto_bridge.on_execution_end(deliver)
 

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from ventas import snapstart
+from ventas import coldstart, snapstart
 from ventas.bootstrap import container
 from ventas.container import Container
 from ventas.domain.errors import field_errors
@@ -67,6 +67,6 @@ def stage_handler(
                 raise InvalidInput(exc) from None
 
         wrapped: LambdaHandler = trace_handler(logger.inject_lambda_context(clear_state=True)(handler))
-        return wrapped
+        return coldstart.resume_after(wrapped)
 
     return decorate

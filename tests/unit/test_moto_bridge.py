@@ -1,4 +1,4 @@
-"""What the local stack changes in moto (devstack.moto_bridge).
+"""What the local stack changes in moto (devstack.moto_bridge, devstack.moto_dynamodb).
 
 DynamoDB transactions: moto's full-table copy before each TransactWriteItems is replaced by a
 backup of the items the transaction names; a cancelled transaction must still leave every item
@@ -16,7 +16,8 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from devstack.moto_bridge import atomic_dynamodb_writes, task_token_errors
+from devstack.moto_bridge import task_token_errors
+from devstack.moto_dynamodb import atomic_dynamodb_writes
 
 TABLE = "t"
 

@@ -281,6 +281,7 @@ class OutboxNotifier:
         self._faults = faults
         self._lock = threading.Lock()
         self._sent: list[SentMessage] = []
+        self._by_request: dict[str, list[SentMessage]] = {}  # a customer's chat, read often
 
     def send(self, request_id: str, phone: str, template: str, text: str) -> str:
         if self._faults is not None:
@@ -299,6 +300,7 @@ class OutboxNotifier:
         )
         with self._lock:
             self._sent.append(message)
+            self._by_request.setdefault(request_id, []).append(message)
         return message_id
 
     def messages(self) -> list[SentMessage]:
@@ -307,4 +309,4 @@ class OutboxNotifier:
 
     def messages_for(self, request_id: str) -> list[SentMessage]:
         with self._lock:
-            return [message.copy() for message in self._sent if message["request_id"] == request_id]
+            return [message.copy() for message in self._by_request.get(request_id, ())]
