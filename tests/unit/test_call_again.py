@@ -243,6 +243,25 @@ def test_the_json_route_answers_the_task_or_a_field_error_with_the_latest_time(a
     assert "token" not in view
 
 
+def test_a_replay_after_the_agent_took_the_task_back_or_within_the_minute_is_still_one_reschedule(
+    api: Api, clock: FrozenClock
+) -> None:
+    """The reserved agent takes the task back, then the form is sent again, with the same minute
+    or seconds later within it: still one reschedule (the review's defect A)."""
+    task = call_back(api.deps)
+    path = f"/v1/tasks/{task.task_id}/call-again"
+    first = api.call("POST", path, Role.AGENT, at(la_paz(15, 30)), who="agente.ana")
+    assert first.status_code == 200
+    assert api.call("POST", f"/v1/tasks/{task.task_id}/claim", Role.AGENT, who="agente.ana").status_code == 200
+    seconds_later = {"call_again_at": la_paz(15, 30).replace(second=12, microsecond=500000).isoformat()}
+    again = api.call("POST", path, Role.AGENT, seconds_later, who="agente.ana")
+    assert again.status_code == 200
+    stored = api.deps.tasks.get(task.task_id)
+    assert (stored.call_agains, stored.call_again_at) == (1, la_paz(15, 30).astimezone(UTC))
+    events = [h for h in api.deps.requests.history(task.request_id) if h.event == "call_again_scheduled"]
+    assert len(events) == 1
+
+
 def test_a_replayed_call_again_is_one_event_with_one_effect(api: Api, clock: FrozenClock) -> None:
     """The same POST twice (a retry, a double submit): one reschedule, one timeline entry."""
     task = call_back(api.deps)

@@ -195,7 +195,12 @@ def test_labels_are_spanish_sentences_and_an_unknown_event_shows_as_itself() -> 
             [("motivo", REASON_LABELS[ReasonCode.NO_COVERAGE])],
         ),
         ("coverage_checked", {"reason": {"label": "Otra razón"}}, [("motivo", "Otra razón")]),
-        ("request_sold", {"reason": None}, []),  # written so before: left out, never "None"
+        ("request_sold", {"reason": None}, []),
+        (
+            "coverage_checked",
+            {"technology": "COPPER", "zone_id": "CBB-LASCUADRAS-COPPER"},
+            [("tecnología", "cobre"), ("zona GIS", "CBB-LASCUADRAS-COPPER")],
+        ),  # written so before: left out, never "None"
         (
             "document_received",
             {"requirement": UNCLASSIFIED, "missing": []},

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from ventas.console.drawings import TECH_LABELS
 from ventas.domain.catalogue import UNCLASSIFIED, Service
 from ventas.domain.messages import MESSAGE_LABELS
 from ventas.domain.models import REASON_LABELS
@@ -64,6 +65,7 @@ VALUE_LABELS: dict[str, dict[str, str]] = {
     "decision": {"retry": "reintentar", "reject": "rechazar", "separate": "otro cliente", "merge": "mismo cliente"},
     "template": MESSAGE_LABELS,
     "channel": {c.value: label for c, label in CHANNEL_LABELS.items()},
+    "technology": TECH_LABELS,
     "kind": {k.value: label for k, label in KIND_LABELS.items()},
     "reason": {
         **{c.value: label for c, label in REASON_LABELS.items()},

@@ -227,13 +227,15 @@ class HumanTask(BaseModel):
         return self.model_copy(update={"status": TaskStatus.OPEN, "assignee": None, "claimed_at": None})
 
     def rescheduled_to(self, agent: str, at: datetime) -> bool:
-        """True when `agent` already agreed a call-again at `at` and the task waits for it (open,
-        due then, reserved for them): asking the same again is a replay, not a new reschedule."""
+        """True when `agent` already agreed a call-again at `at` (to the minute) and the task
+        still waits for it (due then, reserved for them, open or taken back by them): asking the
+        same again is a replay, not a new reschedule."""
         return (
-            self.status == TaskStatus.OPEN
+            self.status in (TaskStatus.OPEN, TaskStatus.CLAIMED)
+            and self.assignee in (None, agent)
             and self.reserved_for == agent
-            and self.call_again_at == at
-            and self.due_at == at
+            and self.call_again_at == to_the_minute(at)
+            and self.due_at == self.call_again_at
         )
 
     def call_again(self, agent: str, now: datetime, at: datetime, rules: CallAgainRules) -> HumanTask:
@@ -244,6 +246,7 @@ class HumanTask(BaseModel):
         self.check_workable(agent, now)
         if self.kind not in CALL_AGAIN_KINDS:
             raise TaskConflict("Solo una devolución de llamada se puede reprogramar.", "not_a_call_back")
+        at = to_the_minute(at)  # an agreed call time is kept to the minute, as people say it
         check_call_again(now, at, self.wait_deadline, self.call_agains, rules)
         return self.model_copy(
             update={
@@ -258,6 +261,11 @@ class HumanTask(BaseModel):
                 "call_agains": self.call_agains + 1,
             }
         )
+
+
+def to_the_minute(at: datetime) -> datetime:
+    """`at` without seconds: the minute a customer and an agent agree a call for."""
+    return at.replace(second=0, microsecond=0)
 
 
 # Tasks a customer may ask to be called again for (step 1.2, "devuelve llamada a cliente").
