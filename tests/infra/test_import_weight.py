@@ -44,7 +44,8 @@ ALLOWED = {
 }
 HANDLERS = sorted(p.parent.name for p in (ROOT / "functions").glob("*/app.py"))
 
-PROBE = """
+# Imports a handler folder's app.py as Lambda does (the folder first on sys.path).
+LOAD_APP = """
 import importlib.util, json, sys
 folder = sys.argv[1]
 sys.path.insert(0, folder)
@@ -52,18 +53,12 @@ spec = importlib.util.spec_from_file_location("app", folder + "/app.py")
 module = importlib.util.module_from_spec(spec)
 sys.modules["app"] = module
 spec.loader.exec_module(module)
-print(json.dumps(sorted(sys.modules)))
 """
+PROBE = LOAD_APP + "print(json.dumps(sorted(sys.modules)))\n"
 # The pydantic validators built by importing a handler (each costs CPU at every cold start).
-BUILT = """
-import importlib.util, json, sys
-folder = sys.argv[1]
-sys.path.insert(0, folder)
-spec = importlib.util.spec_from_file_location("app", folder + "/app.py")
-module = importlib.util.module_from_spec(spec)
-sys.modules["app"] = module
-spec.loader.exec_module(module)
-from pydantic import BaseModel, TypeAdapter
+BUILT = (
+    LOAD_APP
+    + """from pydantic import BaseModel, TypeAdapter
 import gc
 def subclasses(cls):
     for sub in cls.__subclasses__():
@@ -75,6 +70,7 @@ models = sorted({c.__module__ + "." + c.__qualname__ for c in subclasses(BaseMod
 adapters = [a for a in gc.get_objects() if isinstance(a, TypeAdapter) and a.pydantic_complete]
 print(json.dumps({"models": models, "adapters": len(adapters)}))
 """
+)
 
 
 def _imported(folder: Path, **environment: str) -> set[str]:

@@ -12,16 +12,12 @@ import sys
 import pytest
 
 from devstack.template import ROOT
+from tests.infra.test_import_weight import LOAD_APP
 
-PROBE = """
-import importlib.util, json, random, sys
-import snapshot_restore_py as hooks
-folder = sys.argv[1]
-sys.path.insert(0, folder)
-spec = importlib.util.spec_from_file_location("app", folder + "/app.py")
-module = importlib.util.module_from_spec(spec)
-sys.modules["app"] = module
-spec.loader.exec_module(module)
+PROBE = (
+    "import random\nimport snapshot_restore_py as hooks\n"
+    + LOAD_APP
+    + """
 report = {
     "before": len(hooks.get_before_snapshot()),
     "after": len(hooks.get_after_restore()),
@@ -45,6 +41,7 @@ report["clients_dropped"] = deps.__dict__["requests"]._target is None
 report["kept"] = deps.__dict__["gis"]._target is not None
 print(json.dumps(report))
 """
+)
 
 
 def _hooks(name: str) -> dict[str, object]:
